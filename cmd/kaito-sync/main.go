@@ -1,0 +1,55 @@
+// Command kaito-sync is a GitOps reconciler for Kaito workspaces: it reads Workspace files from Git,
+// validates and renders them, and makes a cluster match them without an operator inside it.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// Exit codes follow the usual CLI split: 1 means "your input is wrong", 2 means "you called me wrong".
+const (
+	exitOK      = 0
+	exitInvalid = 1
+	exitUsage   = 2
+)
+
+// exitError carries an exit code through cobra's error return.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+func run(args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != errSilent {
+			fmt.Fprintln(root.ErrOrStderr(), "error:", ee.err)
+		}
+		return ee.code
+	}
+	// Anything cobra itself rejects (unknown flag, wrong arg count) is a usage error.
+	fmt.Fprintln(root.ErrOrStderr(), "error:", err)
+	return exitUsage
+}
+
+// errSilent marks a failure whose details the command has already printed.
+var errSilent = errors.New("silent")

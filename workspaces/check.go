@@ -1,0 +1,258 @@
+package workspaces
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kaito-sync/kaito-sync/presets"
+)
+
+// Keys of the ConfigMaps Kaito reads.
+const (
+	InferenceConfigKey = "inference_config.yaml"
+	TuningConfigKey    = "training_config.yaml"
+)
+
+// CheckOptions tell Check what exists outside the repository.
+type CheckOptions struct {
+	// KnownConfigMaps are "namespace/name" of ConfigMaps known to exist in the cluster; a reference
+	// to one of them is not warned about.
+	KnownConfigMaps []string
+}
+
+// Check validates every workspace of the set against the catalog and checks what spans objects:
+// references from workspaces to their companions, the companions' contents, and names declared twice.
+// It appends to s.Problems.
+func Check(s *Set, cat *presets.Catalog, opts CheckOptions) {
+	byKey := map[string]*Companion{}
+	for _, c := range s.Companions {
+		byKey[c.Key()] = c
+	}
+	for _, ws := range s.Workspaces {
+		maxModelLen := 0
+		for _, ref := range references(ws) {
+			c := byKey[ref.kind+"/"+ws.Metadata.Namespace+"/"+ref.name]
+			if c == nil {
+				s.Problems = append(s.Problems, missingReference(s, ws, ref, opts)...)
+				continue
+			}
+			if !slices.Contains(c.Owners, ws.Key()) {
+				c.Owners = append(c.Owners, ws.Key())
+			}
+			if ref.configKey != "" {
+				n, problems := checkConfig(c, ref.configKey)
+				s.Problems = append(s.Problems, problems...)
+				if ref.configKey == InferenceConfigKey {
+					maxModelLen = n
+				}
+			}
+		}
+		s.Problems = append(s.Problems, validate(ws, cat, maxModelLen)...)
+	}
+	for _, c := range s.Companions {
+		if len(c.Owners) == 0 {
+			s.Problems = append(s.Problems, companionProblem(c, Warning, "",
+				"%s %s is not referenced by any workspace in this folder: it is applied only with a workspace that uses it", c.Kind, c.Name))
+		}
+		slices.Sort(c.Owners)
+	}
+	s.Problems.Sort()
+}
+
+func companionProblem(c *Companion, sev Severity, field, format string, args ...any) Problem {
+	at := c.Locate(field)
+	return Problem{Severity: sev, Path: at.Path, Line: at.Line, Col: at.Col, Workspace: c.Key(),
+		Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// reference is a workspace field naming another object.
+type reference struct {
+	kind, name, field string
+	configKey         string // for ConfigMaps: the key Kaito reads
+}
+
+func references(ws *Workspace) []reference {
+	var refs []reference
+	pvc := func(field string, vs *corev1.VolumeSource) {
+		if vs != nil && vs.PersistentVolumeClaim != nil && vs.PersistentVolumeClaim.ClaimName != "" {
+			refs = append(refs, reference{kind: "PersistentVolumeClaim", name: vs.PersistentVolumeClaim.ClaimName,
+				field: field + ".persistentVolumeClaim.claimName"})
+		}
+	}
+	secret := func(field, name string) {
+		if name != "" {
+			refs = append(refs, reference{kind: "Secret", name: name, field: field})
+		}
+	}
+	preset := func(field string, p *PresetSpec) {
+		if p != nil && p.PresetOptions != nil {
+			secret(field+".presetOptions.modelAccessSecret", p.PresetOptions.ModelAccessSecret)
+			for i, s := range p.PresetOptions.ImagePullSecrets {
+				secret(indexField(field+".presetOptions.imagePullSecrets", i), s)
+			}
+		}
+	}
+	if inf := ws.Inference; inf != nil {
+		if inf.Config != "" {
+			refs = append(refs, reference{kind: "ConfigMap", name: inf.Config, field: "inference.config", configKey: InferenceConfigKey})
+		}
+		preset("inference.preset", inf.Preset)
+		for i, a := range inf.Adapters {
+			if a.Source != nil {
+				pvc(indexField("inference.adapters", i)+".source.volumeSource", a.Source.Volume)
+			}
+		}
+		if inf.Template != nil {
+			for i, vol := range inf.Template.Spec.Volumes {
+				pvc(indexField("inference.template.spec.volumes", i), &vol.VolumeSource)
+			}
+		}
+	}
+	if t := ws.Tuning; t != nil {
+		if t.Config != "" {
+			refs = append(refs, reference{kind: "ConfigMap", name: t.Config, field: "tuning.config", configKey: TuningConfigKey})
+		}
+		preset("tuning.preset", t.Preset)
+		if t.Input != nil {
+			pvc("tuning.input.volumeSource", t.Input.Volume)
+			for i, s := range t.Input.ImagePullSecrets {
+				secret(indexField("tuning.input.imagePullSecrets", i), s)
+			}
+		}
+		if t.Output != nil {
+			pvc("tuning.output.volumeSource", t.Output.Volume)
+			secret("tuning.output.imagePushSecret", t.Output.ImagePushSecret)
+		}
+	}
+	return refs
+}
+
+// References lists the companions a workspace uses, as "Kind/namespace/name".
+func References(ws *Workspace) []string {
+	var out []string
+	for _, r := range references(ws) {
+		out = append(out, r.kind+"/"+ws.Metadata.Namespace+"/"+r.name)
+	}
+	return out
+}
+
+// missingReference warns about a ConfigMap that is neither in the repository nor known to exist.
+// PVCs and Secrets are commonly created outside Git, so their absence says nothing.
+func missingReference(s *Set, ws *Workspace, ref reference, opts CheckOptions) Problems {
+	if ref.kind != "ConfigMap" || slices.Contains(opts.KnownConfigMaps, ws.Metadata.Namespace+"/"+ref.name) {
+		return nil
+	}
+	msg := fmt.Sprintf("ConfigMap %q is not in the repository: it must already exist in namespace %s", ref.name, ws.Metadata.Namespace)
+	for _, c := range s.Companions {
+		if c.Kind == "ConfigMap" && c.Name == ref.name {
+			msg += fmt.Sprintf(" (one with this name is declared at %s, in namespace %s)", c.Source, c.Namespace)
+			break
+		}
+	}
+	at := ws.Locate(ref.field)
+	return Problems{{Severity: Warning, Path: at.Path, Line: at.Line, Col: at.Col, Workspace: ws.Key(), Field: ref.field, Message: msg}}
+}
+
+// checkConfig checks that a referenced ConfigMap holds the key Kaito reads, as YAML with the
+// expected top-level map, and returns vllm max-model-len when set.
+func checkConfig(c *Companion, key string) (int, Problems) {
+	cm, ok := c.Object.(*corev1.ConfigMap)
+	if !ok {
+		return 0, nil
+	}
+	field := childField("data", key)
+	text, ok := cm.Data[key]
+	if !ok {
+		return 0, Problems{companionProblem(c, Error, "data", "ConfigMap %s is used as a Kaito config but has no %q key", c.Name, key)}
+	}
+	section := "vllm"
+	if key == TuningConfigKey {
+		section = "training_config"
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+		p := companionProblem(c, Error, field, "%s is not valid YAML: %s", key, strings.TrimPrefix(err.Error(), "yaml: "))
+		if line, msg := yamlErrorLine(err); line > 0 {
+			// Block scalars start on the line after their key.
+			p.Line, p.Col, p.Message = p.Line+line, 1, fmt.Sprintf("%s is not valid YAML: %s", key, msg)
+		}
+		return 0, Problems{p}
+	}
+	sec, ok := doc[section].(map[string]any)
+	if !ok {
+		return 0, Problems{companionProblem(c, Error, field, "%s needs a %q map of settings", key, section+":")}
+	}
+	if section != "vllm" {
+		return 0, nil
+	}
+	switch n := sec["max-model-len"].(type) {
+	case int:
+		return n, nil
+	case string:
+		i, _ := strconv.Atoi(n)
+		return i, nil
+	}
+	return 0, nil
+}
+
+// checkDuplicates reports any object declared twice, naming both places: which of the two is meant
+// is unknowable, so both are invalid (and so neither is applied nor pruned).
+func (s *Set) checkDuplicates() {
+	seen := map[string]Pos{}
+	dup := func(key, who string, at Pos) {
+		if first, ok := seen[key]; ok {
+			s.Problems = append(s.Problems,
+				Problem{Severity: Error, Path: at.Path, Line: at.Line, Col: at.Col, Workspace: who, Field: "metadata.name",
+					Message: fmt.Sprintf("%s is declared twice: here and at %s", key, first)},
+				Problem{Severity: Error, Path: first.Path, Line: first.Line, Col: first.Col, Workspace: who, Field: "metadata.name",
+					Message: fmt.Sprintf("%s is declared twice: here and at %s", key, at)})
+			return
+		}
+		seen[key] = at
+	}
+	for _, ws := range s.Workspaces {
+		if ws.Metadata.Name != "" {
+			dup("Workspace "+ws.Key(), ws.Key(), ws.Source)
+		}
+	}
+	for _, c := range s.Companions {
+		if c.Name != "" {
+			dup(c.Kind+" "+c.Namespace+"/"+c.Name, c.Key(), c.Source)
+		}
+	}
+}
+
+// Valid returns the workspaces with no error, in themselves or in a companion they use: those
+// kaito-sync may render and apply.
+func (s *Set) Valid() []*Workspace {
+	bad := map[string]bool{}
+	for _, p := range s.Problems {
+		if p.Severity == Error && p.Workspace != "" {
+			bad[p.Workspace] = true
+		}
+	}
+	var out []*Workspace
+	for _, ws := range s.Workspaces {
+		if ws.Metadata.Name == "" || bad[ws.Key()] || slices.ContainsFunc(References(ws), func(r string) bool { return bad[r] }) {
+			continue
+		}
+		out = append(out, ws)
+	}
+	return out
+}
+
+// ProblemsFor returns the problems of one workspace (or companion) key.
+func (s *Set) ProblemsFor(key string) Problems {
+	var out Problems
+	for _, p := range s.Problems {
+		if p.Workspace == key {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,160 @@
+package workspaces
+
+import (
+	"encoding/json"
+	"reflect"
+)
+
+// Change is one difference between two versions of a workspace.
+type Change struct {
+	Field string `json:"field"`
+	Old   string `json:"old,omitempty"`
+	New   string `json:"new,omitempty"`
+	// Immutable changes are refused by Kaito on a running workspace: kaito-sync carries them out by
+	// deleting and recreating the workload.
+	Immutable bool `json:"immutable"`
+}
+
+// diffRule names a field Diff compares.
+type diffRule struct {
+	field     string
+	immutable bool
+	get       func(*Workspace) any
+}
+
+// diffRules follow Kaito's webhook: what it refuses to update is immutable; the rest may change in
+// place (adapters, config, template contents).
+var diffRules = []diffRule{
+	{"resource.count", true, func(w *Workspace) any { return w.NodeCount() }},
+	{"resource.instanceType", true, func(w *Workspace) any { return w.InstanceType() }},
+	{"resource.labelSelector", true, func(w *Workspace) any { return w.Resource.LabelSelector }},
+	{"resource.preferredNodes", false, func(w *Workspace) any { return w.Resource.PreferredNodes }},
+	{"resource.partition", true, func(w *Workspace) any { return w.Resource.Partition }},
+	{"inference.preset.name", true, func(w *Workspace) any {
+		if w.Inference == nil || w.Inference.Preset == nil {
+			return nil
+		}
+		return w.Inference.Preset.Name
+	}},
+	{"inference.preset", false, func(w *Workspace) any {
+		if w.Inference == nil || w.Inference.Preset == nil {
+			return nil
+		}
+		p := *w.Inference.Preset
+		p.Name = "" // compared by the rule above
+		return p
+	}},
+	{"inference.template", true, func(w *Workspace) any { return w.Inference != nil && w.Inference.Template != nil }},
+	{"inference.template.spec", false, func(w *Workspace) any {
+		if w.Inference == nil {
+			return nil
+		}
+		return w.Inference.Template
+	}},
+	{"inference.config", false, func(w *Workspace) any {
+		if w.Inference == nil {
+			return nil
+		}
+		return w.Inference.Config
+	}},
+	{"inference.adapters", false, func(w *Workspace) any {
+		if w.Inference == nil {
+			return nil
+		}
+		return w.Inference.Adapters
+	}},
+	{"tuning.preset", true, func(w *Workspace) any {
+		if w.Tuning == nil {
+			return nil
+		}
+		return w.Tuning.Preset
+	}},
+	{"tuning.method", true, func(w *Workspace) any {
+		if w.Tuning == nil {
+			return nil
+		}
+		return w.Tuning.Method
+	}},
+	{"tuning.input.name", true, func(w *Workspace) any {
+		if w.Tuning == nil || w.Tuning.Input == nil {
+			return nil
+		}
+		return w.Tuning.Input.Name
+	}},
+	{"tuning.input", false, func(w *Workspace) any {
+		if w.Tuning == nil || w.Tuning.Input == nil {
+			return nil
+		}
+		in := *w.Tuning.Input
+		in.Name = ""
+		return in
+	}},
+	{"tuning.config", false, func(w *Workspace) any {
+		if w.Tuning == nil {
+			return nil
+		}
+		return w.Tuning.Config
+	}},
+	{"tuning.output", false, func(w *Workspace) any {
+		if w.Tuning == nil {
+			return nil
+		}
+		return w.Tuning.Output
+	}},
+	{"metadata.annotations", false, func(w *Workspace) any { return w.Metadata.Annotations }},
+	{"metadata.labels", false, func(w *Workspace) any { return w.Metadata.Labels }},
+}
+
+// Diff lists what changed from old to new, in a fixed order, marking the changes Kaito refuses on a
+// running workspace. Switching between inference and tuning shows as immutable changes of the
+// preset and template rules.
+func Diff(old, new *Workspace) []Change {
+	var out []Change
+	for _, r := range diffRules {
+		a, b := r.get(old), r.get(new)
+		if equalValues(a, b) {
+			continue
+		}
+		out = append(out, Change{Field: r.field, Old: render(a), New: render(b), Immutable: r.immutable})
+	}
+	return out
+}
+
+// HasImmutable reports whether any change needs a recreate.
+func HasImmutable(changes []Change) bool {
+	for _, c := range changes {
+		if c.Immutable {
+			return true
+		}
+	}
+	return false
+}
+
+// equalValues compares through JSON so that nil and empty (a missing list, an empty list) are the
+// same, as they are to Kaito.
+func equalValues(a, b any) bool {
+	return render(a) == render(b)
+}
+
+func render(v any) string {
+	if v == nil {
+		return ""
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice:
+		if rv.IsNil() || (rv.Kind() != reflect.Pointer && rv.Len() == 0) {
+			return ""
+		}
+	case reflect.String:
+		return rv.String()
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "?"
+	}
+	if s := string(b); s != "{}" && s != "false" {
+		return s
+	}
+	return ""
+}
