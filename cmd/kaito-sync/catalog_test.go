@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,7 +160,7 @@ func TestCatalogBadUsage(t *testing.T) {
 			is.Equal(ee.code, exitUsage)
 			is.True(strings.Contains(err.Error(), "use table, json or yaml"))
 			is.Equal(out, "") // nothing half-written
-			is.Equal(run(args), exitUsage)
+			is.Equal(run(args, io.Discard, io.Discard), exitUsage)
 		})
 	}
 	t.Run("extra argument", func(t *testing.T) {

@@ -53,10 +53,6 @@ Exit status: 0 when everything is valid, 1 when anything is invalid, 2 on usage 
 // loadArgs reads and checks command-line paths as one set, so a name declared in two of them is caught. Paths
 // are read through one filesystem rooted at "/" and shown back as the user would type them.
 func loadArgs(args []string, opts workspaces.Options) (*workspaces.Set, error) {
-	cwd, err := os.Getwd()
-	if err != nil {
-		return nil, err
-	}
 	roots := make([]string, len(args))
 	for i, a := range args {
 		abs, err := filepath.Abs(a)
@@ -76,15 +72,20 @@ func loadArgs(args []string, opts workspaces.Options) (*workspaces.Set, error) {
 		return nil, err
 	}
 	workspaces.Check(set, presets.Default(), workspaces.CheckOptions{})
+	// Show each path under the argument it was found through, as the user typed it.
 	show := func(p string) string {
-		if p == "" {
-			return p
+		for i, r := range roots {
+			if p == r {
+				return args[i]
+			}
+			if rest, ok := strings.CutPrefix(p, r+"/"); ok || r == "." {
+				if r == "." {
+					rest = p
+				}
+				return filepath.Join(args[i], rest)
+			}
 		}
-		abs := "/" + p
-		if rel, err := filepath.Rel(cwd, abs); err == nil && !strings.HasPrefix(rel, "..") {
-			return rel
-		}
-		return abs
+		return p
 	}
 	for i := range set.Problems {
 		set.Problems[i].Path = show(set.Problems[i].Path)

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestValidateExamplesAreValid(t *testing.T) {
+	is := is.New(t)
+	code, out, _ := runCLI("validate", "../../examples/workspaces")
+	is.Equal(code, exitOK)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	is.Equal(len(lines), 1) // only the summary: no problem, not even a warning
+	is.True(strings.HasPrefix(lines[0], "11 workspaces valid, 0 invalid in 11 files"))
+}
+
+func TestValidateBrokenExamples(t *testing.T) {
+	is := is.New(t)
+	code, out, _ := runCLI("validate", "../../examples/broken")
+	is.Equal(code, exitInvalid)
+	is.True(strings.Contains(out, "../../examples/broken/kaito-quickstart.yaml:30:9: default/workspace-phi-3-mini-adapter: inference.adapters[0].source.image: \"ACR_REPO_HERE\" is a placeholder"))
+	is.True(strings.Contains(out, "../../examples/broken/typo.yaml:8:3: default/workspace-falcon-7b: resource.instancetype: unknown field"))
+	is.True(strings.HasSuffix(out, "1 workspace valid, 2 invalid in 2 files (3 errors, 0 warnings)\n"))
+}
+
+func TestValidateQuickstartPassesOnceThePlaceholderIsReplaced(t *testing.T) {
+	is := is.New(t)
+	data, err := os.ReadFile("../../examples/broken/kaito-quickstart.yaml")
+	is.NoErr(err)
+	fixed := strings.Replace(string(data), "ACR_REPO_HERE.azurecr.io/ADAPTER_HERE:0.0.1", "myregistry.azurecr.io/adapter-phi3:0.0.1", 1)
+	is.True(fixed != string(data))
+	file := filepath.Join(t.TempDir(), "quickstart.yaml")
+	is.NoErr(os.WriteFile(file, []byte(fixed), 0o644))
+	code, out, _ := runCLI("validate", file)
+	is.Equal(code, exitOK)
+	is.True(strings.Contains(out, "2 workspaces valid, 0 invalid in 1 file"))
+}
+
+func TestValidateJSON(t *testing.T) {
+	is := is.New(t)
+	code, out, _ := runCLI("validate", "-o", "json", "../../examples/broken")
+	is.Equal(code, exitInvalid)
+	var report validateReport
+	is.NoErr(json.Unmarshal([]byte(out), &report))
+	is.Equal(report.Summary, validateSummary{Valid: 1, Invalid: 2, Files: 2, Errors: 3})
+	is.Equal(len(report.Problems), 3)
+	is.Equal(report.Problems[0].Field, "inference.adapters[0].source.image")
+	is.Equal(report.Problems[0].Line, 30)
+	is.Equal(len(report.Workspaces), 3)
+}
+
+func TestValidateUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no path", []string{"validate"}, "at least one file or folder"},
+		{"missing path", []string{"validate", "does-not-exist"}, "does-not-exist: no such file or folder"},
+		{"bad output", []string{"validate", "-o", "xml", "."}, "unknown output format"},
+		{"unknown flag", []string{"validate", "--frobnicate", "."}, "unknown flag"},
+		{"unknown command", []string{"frobnicate"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			code, _, errOut := runCLI(tt.args...)
+			is.Equal(code, exitUsage)
+			is.True(strings.Contains(errOut, tt.want))
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	is := is.New(t)
+	code, out, _ := runCLI("version")
+	is.Equal(code, exitOK)
+	is.True(strings.HasPrefix(out, "kaito-sync dev"))
+}
