@@ -1,0 +1,89 @@
+package source
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+)
+
+// AuthOptions name where credentials come from. Secrets are read from files or the environment,
+// never from flags, so they stay out of process listings and shell history.
+type AuthOptions struct {
+	Username string
+	// PasswordFile holds a password or token for HTTPS; TokenEnv names an environment variable
+	// holding one. A token with no username uses "git" (GitHub, GitLab and Azure DevOps accept any).
+	PasswordFile string
+	TokenEnv     string
+	// SSHKeyFile is a private key for ssh:// and git@host: URLs; KnownHostsFile pins host keys.
+	SSHKeyFile     string
+	KnownHostsFile string
+}
+
+// Auth returns the transport auth for url, or nil when none is configured.
+func (o AuthOptions) Auth(repoURL string) (transport.AuthMethod, error) {
+	if isSSH(repoURL) {
+		if o.SSHKeyFile == "" {
+			return nil, nil
+		}
+		user := o.Username
+		if user == "" {
+			user = "git"
+		}
+		keys, err := gitssh.NewPublicKeysFromFile(user, o.SSHKeyFile, os.Getenv("KAITO_SYNC_SSH_KEY_PASSPHRASE"))
+		if err != nil {
+			return nil, fmt.Errorf("ssh key %s: %w", o.SSHKeyFile, err)
+		}
+		if o.KnownHostsFile == "" {
+			return nil, errors.New("an SSH key needs --ssh-known-hosts: host keys are never accepted blindly")
+		}
+		cb, err := gitssh.NewKnownHostsCallback(o.KnownHostsFile)
+		if err != nil {
+			return nil, fmt.Errorf("known hosts %s: %w", o.KnownHostsFile, err)
+		}
+		keys.HostKeyCallback = cb
+		return keys, nil
+	}
+	secret := ""
+	switch {
+	case o.PasswordFile != "":
+		b, err := os.ReadFile(o.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("password file: %w", err)
+		}
+		secret = strings.TrimSpace(string(b))
+	case o.TokenEnv != "":
+		secret = os.Getenv(o.TokenEnv)
+	}
+	if secret == "" {
+		return nil, nil
+	}
+	user := o.Username
+	if user == "" {
+		user = "git"
+	}
+	return &githttp.BasicAuth{Username: user, Password: secret}, nil
+}
+
+func isSSH(u string) bool {
+	if strings.HasPrefix(u, "ssh://") {
+		return true
+	}
+	// scp-like syntax: git@github.com:org/repo.git
+	return !strings.Contains(u, "://") && strings.Contains(u, "@") && strings.Contains(u, ":")
+}
+
+// RedactURL removes credentials from a URL before it reaches a log or an error.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}

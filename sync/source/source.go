@@ -1,0 +1,34 @@
+// Package source fetches the workspace files kaito-sync reconciles: a Git repository (HTTPS, SSH,
+// file://) read straight from its objects, or a local folder. A fetch yields a Snapshot: one commit
+// and its tree as an fs.FS.
+package source
+
+import (
+	"context"
+	"io/fs"
+	"time"
+)
+
+// Snapshot is the state of the source at one commit.
+type Snapshot struct {
+	// Commit is the full commit hash; empty for a folder that is not a Git checkout.
+	Commit  string
+	Branch  string
+	Time    time.Time
+	Message string
+	// Tree holds the files under the configured path (--path), read-only.
+	Tree fs.FS
+}
+
+// Source is where workspaces come from.
+type Source interface {
+	Fetch(ctx context.Context) (Snapshot, error)
+}
+
+// ShortCommit is the first 12 characters of a commit hash, for messages.
+func ShortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
