@@ -174,8 +174,10 @@ func checkConfig(c *Companion, key string) (int, Problems) {
 	if key == TuningConfigKey {
 		section = "training_config"
 	}
-	var doc map[string]any
-	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+	// Decode into any: a document that is valid YAML but not a mapping (a list, a sentence) is
+	// reported below as lacking the section, not as a type error that calls it invalid YAML.
+	var raw any
+	if err := yaml.Unmarshal([]byte(text), &raw); err != nil {
 		p := companionProblem(c, Error, field, "%s is not valid YAML: %s", key, strings.TrimPrefix(err.Error(), "yaml: "))
 		if line, msg := yamlErrorLine(err); line > 0 {
 			// Block scalars start on the line after their key.
@@ -183,6 +185,7 @@ func checkConfig(c *Companion, key string) (int, Problems) {
 		}
 		return 0, Problems{p}
 	}
+	doc, _ := raw.(map[string]any)
 	sec, ok := doc[section].(map[string]any)
 	if !ok {
 		return 0, Problems{companionProblem(c, Error, field, "%s needs a %q map of settings", key, section+":")}

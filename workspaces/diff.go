@@ -23,7 +23,8 @@ type diffRule struct {
 }
 
 // diffRules follow Kaito's webhook: what it refuses to update is immutable; the rest may change in
-// place (adapters, config, template contents).
+// place (adapters, config, template contents). The webhook compares inference.preset as a whole
+// (reflect.DeepEqual), so accessMode and presetOptions are as immutable as the name.
 var diffRules = []diffRule{
 	{"resource.count", true, func(w *Workspace) any { return w.NodeCount() }},
 	{"resource.instanceType", true, func(w *Workspace) any { return w.InstanceType() }},
@@ -36,7 +37,7 @@ var diffRules = []diffRule{
 		}
 		return w.Inference.Preset.Name
 	}},
-	{"inference.preset", false, func(w *Workspace) any {
+	{"inference.preset", true, func(w *Workspace) any {
 		if w.Inference == nil || w.Inference.Preset == nil {
 			return nil
 		}

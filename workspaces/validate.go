@@ -30,7 +30,9 @@ func validate(ws *Workspace, cat *presets.Catalog, maxModelLen int) Problems {
 	case ws.Inference != nil && ws.Tuning != nil:
 		v.errorf("tuning", "a workspace has either inference or tuning, not both: split it into two workspaces")
 	case ws.Inference == nil && ws.Tuning == nil:
-		v.errorf("", "a workspace needs inference (to serve a model) or tuning (to fine-tune one)")
+		if !v.decodedAway("inference") && !v.decodedAway("tuning") {
+			v.errorf("", "a workspace needs inference (to serve a model) or tuning (to fine-tune one)")
+		}
 	case ws.Inference != nil:
 		v.inference()
 	default:
@@ -74,6 +76,18 @@ func (v *validator) check(field, msg string) bool {
 		return false
 	}
 	return true
+}
+
+// decodedAway reports whether field was written with content in the file yet is nil after
+// decoding: the decoder drops a value with an error inside and has already said what is wrong, so
+// "field is required" would be false.
+func (v *validator) decodedAway(field string) bool {
+	for f := range v.ws.fields {
+		if strings.HasPrefix(f, field+".") || strings.HasPrefix(f, field+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *validator) hasProblem(field string) bool {
@@ -153,10 +167,13 @@ func (v *validator) resource() {
 	if r.Count != nil && *r.Count < 1 {
 		v.errorf("resource.count", "must be at least 1, got %d", *r.Count)
 	}
-	if r.LabelSelector == nil || (len(r.LabelSelector.MatchLabels) == 0 && len(r.LabelSelector.MatchExpressions) == 0) {
+	switch sel := r.LabelSelector; {
+	case sel == nil && v.decodedAway("resource.labelSelector"):
+		// written but broken: the decoder has said what is wrong inside it
+	case sel == nil || (len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0):
 		v.errorf("resource.labelSelector", "a labelSelector with matchLabels is required: it selects (and labels) the GPU nodes the workspace runs on")
-	} else {
-		v.labelSelector(r.LabelSelector)
+	default:
+		v.labelSelector(sel)
 	}
 	for i, n := range r.PreferredNodes {
 		v.check(indexField("resource.preferredNodes", i), dnsSubdomain(n))
@@ -194,6 +211,9 @@ func (v *validator) labelSelector(sel *metav1.LabelSelector) {
 	}
 	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil && len(sel.MatchExpressions) > 0 {
 		v.errorf("resource.labelSelector.matchExpressions", "%v", err)
+	} else if _, err := metav1.LabelSelectorAsMap(sel); err != nil {
+		// Kaito turns the selector into node labels, so it refuses what is not a plain label.
+		v.errorf("resource.labelSelector.matchExpressions", "%v: Kaito accepts only matchLabels and In with a single value", err)
 	}
 }
 
@@ -237,6 +257,9 @@ func (v *validator) preset(field string, p *PresetSpec) *presets.Model {
 	}
 	if m.Private && (p.AccessMode != "private" || opts.Image == "") {
 		v.errorf(field, "preset %q has no public image: set accessMode: private and presetOptions.image to your own build", name)
+	} else if p.AccessMode == "private" && opts.Image == "" {
+		// Kaito's webhook: "When AccessMode is private, an image must be provided in PresetOptions".
+		v.errorf(field+".accessMode", "accessMode private needs presetOptions.image: the image Kaito pulls instead of its own")
 	}
 	if opts.Image != "" {
 		v.check(field+".presetOptions.image", checkImage(opts.Image))
@@ -393,7 +416,7 @@ func (v *validator) adapterSource(f string, s *DataSource, i int, seen map[strin
 	case s.Image != "" && s.Volume != nil:
 		v.errorf(f, "set either image or volumeSource, not both")
 	case s.Image != "":
-		v.check(f+".image", checkImage(s.Image))
+		v.check(f+".image", checkDataImage(s.Image))
 	case s.Volume == nil && len(s.URLs) == 0:
 		v.errorf(f, "an adapter needs an image or a volumeSource")
 	}
@@ -407,12 +430,13 @@ func (v *validator) strength(f, s string) {
 		v.errorf(f, "%s", placeholderMessage(p))
 		return
 	}
-	x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	// Kaito parses the string as it is, so surrounding spaces are an error there too.
+	x, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		v.errorf(f, "%q is not a number between 0.0 and 1.0", s)
 		return
 	}
-	if x < 0 || x > 1 {
+	if !(x >= 0 && x <= 1) { // also refuses NaN, which ParseFloat accepts
 		v.errorf(f, "%s is outside 0.0..1.0", s)
 	}
 }

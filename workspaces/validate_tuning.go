@@ -2,6 +2,7 @@ package workspaces
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -71,7 +72,7 @@ func (v *validator) dataSource(f string, s *DataSource) {
 		v.check(indexField(f+".urls", i), checkDownloadURL(u))
 	}
 	if s.Image != "" {
-		v.check(f+".image", checkImage(s.Image))
+		v.check(f+".image", checkDataImage(s.Image))
 	}
 	for i, ps := range s.ImagePullSecrets {
 		v.objectName(indexField(f+".imagePullSecrets", i), ps)
@@ -86,7 +87,7 @@ func (v *validator) output(f string, o *DataDestination) {
 	case o.Image != "" && o.Volume != nil:
 		v.errorf(f, "set either image or volumeSource, not both")
 	case o.Image != "":
-		v.check(f+".image", checkImage(o.Image))
+		v.check(f+".image", checkDataImage(o.Image))
 		if o.ImagePushSecret == "" {
 			v.errorf(f+".imagePushSecret", "an image output needs imagePushSecret: the Secret with credentials to push %s", o.Image)
 		} else {
@@ -95,6 +96,21 @@ func (v *validator) output(f string, o *DataDestination) {
 	case o.Volume == nil:
 		v.errorf(f, "set an image (with imagePushSecret) or a volumeSource")
 	}
+}
+
+// kaitoDataImage is the shape Kaito's webhook demands of adapter, tuning input and tuning output
+// images: a repository under a registry or namespace, and a tag ("require full image URL").
+var kaitoDataImage = regexp.MustCompile(`^(.+/[^:/]+):([^:/]+)$`)
+
+// checkDataImage is checkImage plus Kaito's stricter rule for data images.
+func checkDataImage(s string) string {
+	if msg := checkImage(s); msg != "" {
+		return msg
+	}
+	if !kaitoDataImage.MatchString(s) {
+		return fmt.Sprintf("%q: Kaito needs a full image reference with a registry and a tag, e.g. myregistry.azurecr.io/adapter-phi3:0.0.1", s)
+	}
+	return ""
 }
 
 // leftoverPlaceholders reports placeholders in fields no rule looked at (env values, template

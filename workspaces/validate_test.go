@@ -1,0 +1,765 @@
+package workspaces
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+
+	"github.com/kaito-sync/kaito-sync/presets"
+)
+
+// The valid baselines, one per shape. Every failing case below is one of these with one thing
+// changed, so that a case fails for the rule it names and for nothing else.
+const (
+	baseInference = `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference:
+  preset:
+    name: phi-3-mini-4k-instruct
+`
+	baseTemplate = `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: custom
+inference:
+  template:
+    spec:
+      containers:
+        - name: server
+          image: myregistry.azurecr.io/server:1.0
+          env:
+            - name: MODE
+              value: fast
+`
+	baseAdapters = `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference:
+  preset:
+    name: phi-3-mini-4k-instruct
+  adapters:
+    - source:
+        name: dolly
+        image: myregistry.azurecr.io/adapter-phi3:0.0.1
+      strength: "0.5"
+    - source:
+        name: support
+        volumeSource:
+          persistentVolumeClaim:
+            claimName: adapters
+`
+	baseTuningURLs = `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: tuning
+tuning:
+  preset:
+    name: phi-3-mini-128k-instruct
+  method: qlora
+  input:
+    urls:
+      - https://huggingface.co/datasets/philschmid/dolly-15k-oai-style/resolve/main/train.parquet
+  output:
+    image: myregistry.azurecr.io/adapters/phi-3-dolly:0.0.1
+    imagePushSecret: acr-push
+`
+	baseTuningVolumes = `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: tuning
+tuning:
+  preset:
+    name: falcon-7b
+  method: lora
+  input:
+    name: tickets
+    volumeSource:
+      persistentVolumeClaim:
+        claimName: tuning-input
+  output:
+    volumeSource:
+      persistentVolumeClaim:
+        claimName: tuning-output
+`
+	baseBYO = `apiVersion: kaito.sh/v1beta1
+kind: Workspace
+metadata:
+  name: ws
+  namespace: team-a
+resource:
+  preferredNodes:
+    - gpu-node-1
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference:
+  preset:
+    name: phi-3.5-mini-instruct
+`
+	basePartition = `apiVersion: kaito.sh/v1beta1
+kind: Workspace
+metadata:
+  name: ws
+resource:
+  labelSelector:
+    matchLabels:
+      apps: phi
+  partition:
+    mode: mig
+    profile: 1g.10gb
+    count: 2
+inference:
+  preset:
+    name: phi-3-mini-4k-instruct
+`
+)
+
+// TestValidBaselines: each shape of workspace, written correctly, has no problem at all.
+func TestValidBaselines(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+	}{
+		{"inference preset", baseInference},
+		{"template", baseTemplate},
+		{"adapters", baseAdapters},
+		{"tuning urls to image", baseTuningURLs},
+		{"tuning volume to volume", baseTuningVolumes},
+		{"v1beta1 bring-your-own nodes without instanceType", baseBYO},
+		{"v1beta1 partition", basePartition},
+		{"v1alpha1 default instanceType", strings.Replace(baseInference, "  instanceType: Standard_NC24ads_A100_v4\n", "", 1)},
+		{"instanceType alias in other case", strings.Replace(baseInference, "Standard_NC24ads_A100_v4", "standard_nd96asr_a100_v4", 1)},
+		{"gated preset with modelAccessSecret", `apiVersion: kaito.sh/v1beta1
+kind: Workspace
+metadata:
+  name: llama
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: llama
+inference:
+  preset:
+    name: llama-3.1-8b-instruct
+    presetOptions:
+      modelAccessSecret: hf-token
+`},
+		{"private preset with accessMode private and image", `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: llama
+inference:
+  preset:
+    name: llama-2-7b
+    accessMode: private
+    presetOptions:
+      image: myregistry.azurecr.io/llama-2-7b:0.0.1
+      imagePullSecrets: [acr-pull]
+`},
+		{"public preset with accessMode private and image", `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference:
+  preset:
+    name: phi-3-mini-4k-instruct
+    accessMode: private
+    presetOptions:
+      image: myregistry.azurecr.io/phi-3:0.0.1
+`},
+		{"multi-node preset with enough nodes (count × memory)", `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+resource:
+  count: 2
+  instanceType: Standard_NC6s_v3
+  labelSelector:
+    matchLabels:
+      apps: llama
+inference:
+  preset:
+    name: llama-2-13b
+    accessMode: private
+    presetOptions:
+      image: myregistry.azurecr.io/llama-2-13b:0.0.1
+`},
+		{"annotations with valid values", `apiVersion: kaito.sh/v1beta1
+kind: Workspace
+metadata:
+  name: ws
+  labels:
+    team: ml
+  annotations:
+    kaito.sh/runtime: transformers
+    kaito.sh/enablelb: "True"
+    kaito.sh/performance-mode: throughput
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference:
+  preset:
+    name: phi-3-mini-4k-instruct
+`},
+		{"runtime the preset supports", `apiVersion: kaito.sh/v1beta1
+kind: Workspace
+metadata:
+  name: ws
+  annotations:
+    kaito.sh/runtime: vllm
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: gemma
+inference:
+  preset:
+    name: gemma-3-4b-instruct
+`},
+		{"enablelb False", strings.Replace(baseInference, "  name: ws\n", "  name: ws\n  annotations:\n    kaito.sh/enablelb: \"False\"\n", 1)},
+		{"single-value In expression", strings.Replace(baseInference, "    matchLabels:\n      apps: phi\n",
+			"    matchExpressions:\n      - {key: apps, operator: In, values: [phi]}\n", 1)},
+		{"adapter strengths at the bounds", strings.Replace(baseAdapters, `"0.5"`, `"0"`, 1) + "      strength: \"1\"\n"},
+		{"inference config and adapters pull secret", strings.Replace(baseAdapters, "        image: myregistry", "        imagePullSecrets: [acr-pull]\n        image: myregistry", 1)},
+		{"tuning input image", strings.Replace(baseTuningURLs,
+			"    urls:\n      - https://huggingface.co/datasets/philschmid/dolly-15k-oai-style/resolve/main/train.parquet\n",
+			"    image: myregistry.azurecr.io/data/dolly:1\n    imagePullSecrets: [acr-pull]\n", 1)},
+		{"tuning method lora", strings.Replace(baseTuningURLs, "method: qlora", "method: lora", 1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := checkYAML(t, map[string]string{"ws.yaml": tt.doc})
+			assertProblems(t, s.Problems, nil)
+			is := is.New(t)
+			is.Equal(len(s.Valid()), 1) // the workspace may be applied
+		})
+	}
+}
+
+// validationCase is one workspace file that breaks exactly one rule.
+type validationCase struct {
+	name string
+	doc  string
+	want []problemWant
+}
+
+func runValidationCases(t *testing.T, tests []validationCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := checkYAML(t, map[string]string{"ws.yaml": tt.doc})
+			assertProblems(t, s.Problems, tt.want)
+			if s.Problems.HasErrors() {
+				is := is.New(t)
+				is.Equal(len(s.Valid()), 0) // a workspace with an error is never applied
+			}
+		})
+	}
+}
+
+func TestValidateMetadata(t *testing.T) {
+	runValidationCases(t, []validationCase{
+		{"name is not a DNS label", `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: Phi_3
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference:
+  preset:
+    name: phi-3-mini-4k-instruct
+`, []problemWant{{sev: Error, field: "metadata.name", line: 4, msg: `"Phi_3" is not a valid name`, ws: "default/Phi_3"}}},
+		{"name longer than 63", strings.Replace(baseInference, "name: ws", "name: "+strings.Repeat("a", 64), 1),
+			[]problemWant{{sev: Error, field: "metadata.name", line: 4, msg: "must be no more than 63 characters"}}},
+		{"name with a dot (a subdomain, not a label)", strings.Replace(baseInference, "name: ws", "name: phi.3", 1),
+			[]problemWant{{sev: Error, field: "metadata.name", line: 4, msg: "is not a valid name"}}},
+		{"name missing", `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  labels:
+    team: ml
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference:
+  preset:
+    name: phi-3-mini-4k-instruct
+`, []problemWant{{sev: Error, field: "metadata.name", line: 3, msg: "a name is required"}}},
+		{"name is a placeholder", strings.Replace(baseInference, "name: ws", "name: <workspace-name>", 1),
+			[]problemWant{{sev: Error, field: "metadata.name", line: 4, msg: `"<workspace-name>" is a placeholder`}}},
+		{"namespace is not a DNS label", `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+  namespace: Team_A
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference:
+  preset:
+    name: phi-3-mini-4k-instruct
+`, []problemWant{{sev: Error, field: "metadata.namespace", line: 5, msg: `"Team_A" is not a valid name`, ws: "Team_A/ws"}}},
+		{"label key invalid", `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+  labels:
+    "bad key!": ml
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference:
+  preset:
+    name: phi-3-mini-4k-instruct
+`, []problemWant{{sev: Error, field: `metadata.labels["bad key!"]`, line: 6, msg: `label key "bad key!"`}}},
+		{"label value invalid", `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+  labels:
+    team: machine learning
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference:
+  preset:
+    name: phi-3-mini-4k-instruct
+`, []problemWant{{sev: Error, field: "metadata.labels.team", line: 6, msg: `label value "machine learning"`}}},
+		{"annotation key invalid", `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+  annotations:
+    "bad key!": "x"
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference:
+  preset:
+    name: phi-3-mini-4k-instruct
+`, []problemWant{{sev: Error, field: `metadata.annotations["bad key!"]`, line: 6, msg: `annotation key "bad key!"`}}},
+	})
+}
+
+func TestValidateAnnotations(t *testing.T) {
+	// annotated puts annotations into the inference baseline; they start on line 6.
+	annotated := func(doc, annotations string) string {
+		return strings.Replace(doc, "  name: ws\n", "  name: ws\n  annotations:\n"+annotations, 1)
+	}
+	runValidationCases(t, []validationCase{
+		{"runtime unknown", annotated(baseInference, "    kaito.sh/runtime: tensorrt\n"),
+			[]problemWant{{sev: Error, field: `metadata.annotations["kaito.sh/runtime"]`, line: 6, msg: `runtime "tensorrt" is not one of vllm, transformers`}}},
+		{"runtime the preset does not support", `apiVersion: kaito.sh/v1beta1
+kind: Workspace
+metadata:
+  name: ws
+  annotations:
+    kaito.sh/runtime: transformers
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: gemma
+inference:
+  preset:
+    name: gemma-3-4b-instruct
+`, []problemWant{{sev: Error, field: `metadata.annotations["kaito.sh/runtime"]`, line: 6, msg: `preset "gemma-3-4b-instruct" does not run on transformers (it supports vllm)`}}},
+		{"enablelb not exactly True", annotated(baseInference, "    kaito.sh/enablelb: \"true\"\n"),
+			[]problemWant{{sev: Warning, field: `metadata.annotations["kaito.sh/enablelb"]`, line: 6, msg: `only honours the exact value "True"; "true" is treated as false`}}},
+		{"performance-mode unknown", annotated(baseInference, "    kaito.sh/performance-mode: fast\n"),
+			[]problemWant{{sev: Error, field: `metadata.annotations["kaito.sh/performance-mode"]`, line: 6, msg: `"fast" is not one of balanced, interactivity, throughput`}}},
+		{"bypass-resource-checks warns even when the model fits", annotated(baseInference, "    kaito.sh/bypass-resource-checks: \"True\"\n"),
+			[]problemWant{{sev: Warning, field: `metadata.annotations["kaito.sh/bypass-resource-checks"]`, line: 6, msg: "GPU memory checks are bypassed"}}},
+	})
+}
+
+func TestValidateKind(t *testing.T) {
+	runValidationCases(t, []validationCase{
+		{"both inference and tuning", baseInference + `tuning:
+  preset:
+    name: phi-3-mini-128k-instruct
+  method: lora
+  input:
+    urls: ["https://huggingface.co/d.parquet"]
+  output:
+    volumeSource:
+      emptyDir: {}
+`, []problemWant{{sev: Error, field: "tuning", line: 13, msg: "either inference or tuning, not both"}}},
+		{"neither inference nor tuning", `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+`, []problemWant{{sev: Error, field: "", line: 1, msg: "needs inference (to serve a model) or tuning"}}},
+		{"both preset and template", `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference:
+  preset:
+    name: phi-3-mini-4k-instruct
+  template:
+    spec:
+      containers:
+        - name: server
+          image: myregistry.azurecr.io/server:1.0
+`, []problemWant{{sev: Error, field: "inference", line: 10, msg: "either preset or template, not both"}}},
+		{"neither preset nor template", `apiVersion: kaito.sh/v1alpha1
+kind: Workspace
+metadata:
+  name: ws
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference: {}
+`, []problemWant{{sev: Error, field: "inference", line: 10, msg: "a preset (a Kaito model) or a template (your own pod) is required"}}},
+	})
+}
+
+func TestValidatePreset(t *testing.T) {
+	// preset replaces the preset block of the inference baseline (from line 11 on).
+	preset := func(block string) string {
+		return strings.Replace(baseInference, "  preset:\n    name: phi-3-mini-4k-instruct\n", block, 1)
+	}
+	runValidationCases(t, []validationCase{
+		{"unknown preset with a suggestion", preset("  preset:\n    name: phi-3-mini-4k-instuct\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `unknown preset "phi-3-mini-4k-instuct" (did you mean "phi-3-mini-4k-instruct"?)`}}},
+		{"unknown preset without a close name", preset("  preset:\n    name: gpt-5\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `unknown preset "gpt-5"; ` + "`kaito-sync presets`"}}},
+		{"preset name is case-sensitive", preset("  preset:\n    name: Phi-3-Mini-4k-Instruct\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `(did you mean "phi-3-mini-4k-instruct"?)`}}},
+		{"preset without a name", preset("  preset:\n    accessMode: public\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.name", line: 11, msg: "a preset name is required"}}},
+		{"preset name is a placeholder", preset("  preset:\n    name: <model-name>\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `"<model-name>" is a placeholder`}}},
+		{"deprecated preset warns", preset("  preset:\n    name: phi-2\n"),
+			[]problemWant{{sev: Warning, field: "inference.preset.name", line: 12, msg: `preset "phi-2" is deprecated`}}},
+		{"gated preset without modelAccessSecret", preset("  preset:\n    name: llama-3.1-8b-instruct\n"),
+			[]problemWant{{sev: Error, field: "inference.preset", line: 11, msg: `preset "llama-3.1-8b-instruct" is a gated model: set presetOptions.modelAccessSecret`}}},
+		{"modelAccessSecret is not a valid name", preset("  preset:\n    name: llama-3.1-8b-instruct\n    presetOptions:\n      modelAccessSecret: HF_TOKEN\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.modelAccessSecret", line: 14, msg: `"HF_TOKEN" is not a valid name`}}},
+		{"modelAccessSecret is a placeholder", preset("  preset:\n    name: llama-3.1-8b-instruct\n    presetOptions:\n      modelAccessSecret: <your-secret>\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.modelAccessSecret", line: 14, msg: `"<your-secret>" is a placeholder`}}},
+		{"private preset without accessMode", preset("  preset:\n    name: llama-2-7b\n    presetOptions:\n      image: myregistry.azurecr.io/llama-2-7b:0.0.1\n"),
+			[]problemWant{{sev: Error, field: "inference.preset", line: 11, msg: `preset "llama-2-7b" has no public image: set accessMode: private and presetOptions.image`}}},
+		{"private preset without image", preset("  preset:\n    name: llama-2-7b\n    accessMode: private\n"),
+			[]problemWant{{sev: Error, field: "inference.preset", line: 11, msg: `preset "llama-2-7b" has no public image`}}},
+		{"accessMode private without image on a public preset", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    accessMode: private\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.accessMode", line: 13, msg: "accessMode private needs presetOptions.image"}}},
+		{"accessMode unknown", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    accessMode: internal\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.accessMode", line: 13, msg: `"internal" is not one of public, private`}}},
+		{"presetOptions.image invalid", preset("  preset:\n    name: llama-2-7b\n    accessMode: private\n    presetOptions:\n      image: MyRegistry.azurecr.io/Llama:1\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.image", line: 15, msg: `"MyRegistry.azurecr.io/Llama:1" is not a valid image reference`}}},
+		{"imagePullSecrets name invalid", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    presetOptions:\n      imagePullSecrets:\n        - acr-pull\n        - Acr_Pull\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.imagePullSecrets[1]", line: 16, msg: `"Acr_Pull" is not a valid name`}}},
+		{"inference.config is not a valid name", strings.Replace(baseInference, "  preset:\n", "  config: Inference_Params\n  preset:\n", 1),
+			[]problemWant{
+				{sev: Error, field: "inference.config", line: 11, msg: `"Inference_Params" is not a valid name`},
+				{sev: Warning, field: "inference.config", line: 11, msg: `ConfigMap "Inference_Params" is not in the repository`},
+			}},
+	})
+}
+
+func TestValidateResource(t *testing.T) {
+	// resource replaces the resource block (lines 5 to 9) of a baseline.
+	resource := func(doc, block string) string {
+		old := "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector:\n    matchLabels:\n      apps: phi\n"
+		if !strings.Contains(doc, old) {
+			panic("baseline changed")
+		}
+		return strings.Replace(doc, old, block, 1)
+	}
+	withBypass := func(doc string) string {
+		return strings.Replace(doc, "  name: ws\n", "  name: ws\n  annotations:\n    kaito.sh/bypass-resource-checks: \"True\"\n", 1)
+	}
+	llama13b := strings.Replace(baseInference, "  preset:\n    name: phi-3-mini-4k-instruct\n",
+		"  preset:\n    name: llama-2-13b\n    accessMode: private\n    presetOptions:\n      image: myregistry.azurecr.io/llama-2-13b:0.0.1\n", 1)
+	phiMedium := strings.Replace(baseInference, "phi-3-mini-4k-instruct", "phi-3-medium-4k-instruct", 1)
+
+	runValidationCases(t, []validationCase{
+		{"labelSelector missing", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n"),
+			[]problemWant{{sev: Error, field: "resource.labelSelector", line: 5, msg: "a labelSelector with matchLabels is required"}}},
+		{"labelSelector empty", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector: {}\n"),
+			[]problemWant{{sev: Error, field: "resource.labelSelector", line: 7, msg: "a labelSelector with matchLabels is required"}}},
+		{"matchLabels key invalid", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector:\n    matchLabels:\n      \"apps!\": phi\n"),
+			[]problemWant{{sev: Error, field: `resource.labelSelector.matchLabels["apps!"]`, line: 9, msg: `label key "apps!"`}}},
+		{"matchLabels value invalid", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector:\n    matchLabels:\n      apps: phi 3\n"),
+			[]problemWant{{sev: Error, field: "resource.labelSelector.matchLabels.apps", line: 9, msg: `label value "phi 3"`}}},
+		{"matchExpressions operator invalid", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector:\n    matchExpressions:\n      - {key: apps, operator: Like, values: [phi]}\n"),
+			[]problemWant{{sev: Error, field: "resource.labelSelector.matchExpressions", line: 8, msg: `"Like" is not a valid label selector operator`}}},
+		{"matchExpressions Kaito cannot turn into node labels", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector:\n    matchExpressions:\n      - {key: apps, operator: Exists}\n"),
+			[]problemWant{{sev: Error, field: "resource.labelSelector.matchExpressions", line: 8, msg: "Kaito accepts only matchLabels and In with a single value"}}},
+		{"count below 1", resource(baseInference, "resource:\n  count: 0\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector:\n    matchLabels:\n      apps: phi\n"),
+			[]problemWant{{sev: Error, field: "resource.count", line: 6, msg: "must be at least 1, got 0"}}},
+		{"preferredNodes name invalid", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  preferredNodes:\n    - aks-gpu-1\n    - AKS_GPU_2\n  labelSelector:\n    matchLabels:\n      apps: phi\n"),
+			[]problemWant{{sev: Error, field: "resource.preferredNodes[1]", line: 9, msg: `"AKS_GPU_2" is not a valid name`}}},
+		{"unknown GPU instanceType", strings.Replace(baseInference, "Standard_NC24ads_A100_v4", "Standard_NC24ads_A100_v9", 1),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: `unknown GPU instance type "Standard_NC24ads_A100_v9"; ` + "`kaito-sync skus`"}}},
+		{"non-GPU instanceType", strings.Replace(baseInference, "Standard_NC24ads_A100_v4", "Standard_D4s_v3", 1),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: `unknown GPU instance type "Standard_D4s_v3" (not an Azure GPU VM size: those start with Standard_N)`}}},
+		{"placeholder instanceType", strings.Replace(baseInference, "Standard_NC24ads_A100_v4", "<your-vm-sku>", 1),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: `"<your-vm-sku>" is a placeholder copied from the docs`}}},
+		{"model does not fit one node and cannot span nodes", strings.Replace(phiMedium, "Standard_NC24ads_A100_v4", "Standard_NC6s_v3", 1),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "phi-3-medium-4k-instruct needs 28Gi of GPU memory on at least 1 GPU; one Standard_NC6s_v3 has 16Gi on 1 GPU and phi-3-medium-4k-instruct cannot span nodes: pick a SKU that holds it on one node; SKUs that fit: Standard_NC24ads_A100_v4"}}},
+		{"count × SKU memory below the preset's need", strings.Replace(llama13b, "Standard_NC24ads_A100_v4", "Standard_NC6s_v3", 1),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "llama-2-13b needs 30Gi of GPU memory on at least 2 GPUs; that is 2 × Standard_NC6s_v3 but count is 1: set count to 2"}}},
+		{"fit error becomes a warning when bypassed", withBypass(strings.Replace(phiMedium, "Standard_NC24ads_A100_v4", "Standard_NC6s_v3", 1)),
+			[]problemWant{
+				{sev: Warning, field: `metadata.annotations["kaito.sh/bypass-resource-checks"]`, line: 6, msg: "GPU memory checks are bypassed"},
+				{sev: Warning, field: "resource.instanceType", line: 8, msg: "cannot span nodes: pick a SKU that holds it on one node; SKUs that fit: Standard_NC24ads_A100_v4, Standard_NC40ads_H100_v5, Standard_NC12s_v3 (check bypassed by kaito.sh/bypass-resource-checks)"},
+			}},
+		{"v1alpha1 default instanceType is sized too", strings.Replace(
+			strings.Replace(baseInference, "  instanceType: Standard_NC24ads_A100_v4\n", "", 1),
+			"phi-3-mini-4k-instruct", "falcon-40b-instruct", 1),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 5, msg: "falcon-40b-instruct needs 90Gi of GPU memory on at least 2 GPUs; one Standard_NC24ads_A100_v4 has 80Gi"}}},
+	})
+}
+
+func TestValidatePartition(t *testing.T) {
+	runValidationCases(t, []validationCase{
+		{"partition mode unknown", strings.Replace(basePartition, "mode: mig", "mode: slice", 1),
+			[]problemWant{{sev: Error, field: "resource.partition.mode", line: 10, msg: `"slice" is not one of mig, accelerator`}}},
+		{"partition count below 1", strings.Replace(basePartition, "count: 2", "count: 0", 1),
+			[]problemWant{{sev: Error, field: "resource.partition.count", line: 12, msg: "must be at least 1, got 0"}}},
+		{"partition with instanceType", strings.Replace(basePartition, "resource:\n", "resource:\n  instanceType: Standard_NC24ads_A100_v4\n", 1),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "partitioned GPUs are bring-your-own nodes: remove instanceType"}}},
+		{"partition in v1alpha1", strings.Replace(basePartition, "kaito.sh/v1beta1", "kaito.sh/v1alpha1", 1),
+			// The decoder reports it at the document (line 1), not at the partition key (line 9).
+			[]problemWant{{sev: Error, field: "resource.partition", line: 1, msg: "partition exists only in kaito.sh/v1beta1"}}},
+	})
+}
+
+func TestValidateTemplate(t *testing.T) {
+	runValidationCases(t, []validationCase{
+		{"template without containers", strings.Replace(baseTemplate,
+			"      containers:\n        - name: server\n          image: myregistry.azurecr.io/server:1.0\n          env:\n            - name: MODE\n              value: fast\n",
+			"      containers: []\n", 1),
+			[]problemWant{{sev: Error, field: "inference.template.spec.containers", line: 13, msg: "a template needs at least one container"}}},
+		{"container without name", strings.Replace(baseTemplate, "        - name: server\n          image:", "        - image:", 1),
+			[]problemWant{{sev: Error, field: "inference.template.spec.containers[0].name", line: 14, msg: "a container name is required"}}},
+		{"container without image", strings.Replace(baseTemplate, "          image: myregistry.azurecr.io/server:1.0\n", "", 1),
+			[]problemWant{{sev: Error, field: "inference.template.spec.containers[0].image", line: 14, msg: "an image reference is required"}}},
+		{"container image invalid", strings.Replace(baseTemplate, "myregistry.azurecr.io/server:1.0", "myregistry.azurecr.io/Server:1.0", 1),
+			[]problemWant{{sev: Error, field: "inference.template.spec.containers[0].image", line: 15, msg: `"myregistry.azurecr.io/Server:1.0" is not a valid image reference`}}},
+		{"placeholder left in an env value", strings.Replace(baseTemplate, "value: fast", `value: "<your-token>"`, 1),
+			[]problemWant{{sev: Error, field: "inference.template.spec.containers[0].env[0].value", line: 18, msg: `"<your-token>" is a placeholder copied from the docs`}}},
+		{"placeholder left in a container command", strings.Replace(baseTemplate, "          env:\n", "          command: [\"serve\", \"--model=YOUR_MODEL\"]\n          env:\n", 1),
+			[]problemWant{{sev: Error, field: "inference.template.spec.containers[0].command[1]", line: 16, msg: `"YOUR_MODEL" is a placeholder`}}},
+		{"adapters with a template", baseTemplate + `  adapters:
+    - source:
+        name: dolly
+        image: myregistry.azurecr.io/adapter-phi3:0.0.1
+`, []problemWant{{sev: Error, field: "inference.adapters", line: 19, msg: "adapters need a preset"}}},
+	})
+}
+
+func TestValidateAdapters(t *testing.T) {
+	// adapter replaces the first adapter (lines 14 to 17) of the adapters baseline.
+	adapter := func(block string) string {
+		old := "    - source:\n        name: dolly\n        image: myregistry.azurecr.io/adapter-phi3:0.0.1\n      strength: \"0.5\"\n"
+		return strings.Replace(baseAdapters, old, block, 1)
+	}
+	var eleven strings.Builder
+	for i := range 11 {
+		fmt.Fprintf(&eleven, "    - source: {name: a%d, image: \"myregistry.azurecr.io/a%d:1\"}\n", i, i)
+	}
+	runValidationCases(t, []validationCase{
+		{"more than 10 adapters", strings.SplitAfter(baseAdapters, "  adapters:\n")[0] + eleven.String(),
+			[]problemWant{{sev: Error, field: "inference.adapters", line: 13, msg: "at most 10 adapters per workspace, got 11"}}},
+		{"duplicate adapter name", strings.Replace(baseAdapters, "name: support", "name: dolly", 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[1].source.name", line: 19, msg: `adapter name "dolly" is already used by inference.adapters[0]`}}},
+		{"adapter name not a DNS label", strings.Replace(baseAdapters, "name: dolly", "name: Dolly_V2", 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].source.name", line: 15, msg: `"Dolly_V2" is not a valid name`}}},
+		{"adapter name missing", adapter("    - source:\n        image: myregistry.azurecr.io/adapter-phi3:0.0.1\n"),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].source.name", line: 14, msg: "an adapter name is required"}}},
+		{"adapter name placeholder", strings.Replace(baseAdapters, "name: dolly", "name: ADAPTER_NAME_HERE", 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].source.name", line: 15, msg: `"ADAPTER_NAME_HERE" is a placeholder`}}},
+		{"adapter without source", adapter("    - strength: \"0.5\"\n"),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].source", line: 14, msg: "an adapter needs a source"}}},
+		{"adapter with image and volume", adapter("    - source:\n        name: dolly\n        image: myregistry.azurecr.io/adapter-phi3:0.0.1\n        volumeSource:\n          emptyDir: {}\n"),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].source", line: 14, msg: "set either image or volumeSource, not both"}}},
+		{"adapter with neither image nor volume", adapter("    - source:\n        name: dolly\n"),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].source", line: 14, msg: "an adapter needs an image or a volumeSource"}}},
+		{"adapter with urls", adapter("    - source:\n        name: dolly\n        urls: [\"https://huggingface.co/adapter.safetensors\"]\n"),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].source.urls", line: 16, msg: "adapters load from an image or a volumeSource, not urls"}}},
+		{"adapter image is a placeholder", strings.Replace(baseAdapters, "myregistry.azurecr.io/adapter-phi3:0.0.1", "ACR_REPO_HERE.azurecr.io/ADAPTER_HERE:0.0.1", 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].source.image", line: 16, msg: `"ACR_REPO_HERE" is a placeholder copied from the docs: replace it with your own value (an image reference such as`}}},
+		{"adapter image invalid", strings.Replace(baseAdapters, "myregistry.azurecr.io/adapter-phi3:0.0.1", "myregistry.azurecr.io/adapter phi3", 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].source.image", line: 16, msg: "is not a valid image reference"}}},
+		{"adapter image without a registry (Kaito wants a full reference)", strings.Replace(baseAdapters, "myregistry.azurecr.io/adapter-phi3:0.0.1", "adapter-phi3:0.0.1", 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].source.image", line: 16, msg: `"adapter-phi3:0.0.1": Kaito needs a full image reference with a registry and a tag`}}},
+		{"adapter imagePullSecrets name invalid", adapter("    - source:\n        name: dolly\n        image: myregistry.azurecr.io/adapter-phi3:0.0.1\n        imagePullSecrets: [Acr_Pull]\n"),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].source.imagePullSecrets[0]", line: 17, msg: `"Acr_Pull" is not a valid name`}}},
+		{"strength above 1", strings.Replace(baseAdapters, `"0.5"`, `"1.5"`, 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: "1.5 is outside 0.0..1.0"}}},
+		{"strength below 0", strings.Replace(baseAdapters, `"0.5"`, `"-0.1"`, 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: "-0.1 is outside 0.0..1.0"}}},
+		{"strength NaN", strings.Replace(baseAdapters, `"0.5"`, `"NaN"`, 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: "NaN is outside 0.0..1.0"}}},
+		{"strength not a number", strings.Replace(baseAdapters, `"0.5"`, `"strong"`, 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: `"strong" is not a number between 0.0 and 1.0`}}},
+		{"strength with spaces (Kaito parses it as is)", strings.Replace(baseAdapters, `"0.5"`, `" 0.5"`, 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: `" 0.5" is not a number`}}},
+		{"strength is a placeholder", strings.Replace(baseAdapters, `"0.5"`, `"<strength>"`, 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: `"<strength>" is a placeholder`}}},
+		{"strength unquoted", strings.Replace(baseAdapters, `"0.5"`, `0.5`, 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: `expected a string, got the number 0.5: quote it ("0.5")`}}},
+	})
+}
+
+func TestValidateTuning(t *testing.T) {
+	// input and output replace blocks of the urls→image tuning baseline.
+	const urlInput = "  input:\n    urls:\n      - https://huggingface.co/datasets/philschmid/dolly-15k-oai-style/resolve/main/train.parquet\n"
+	const imageOutput = "  output:\n    image: myregistry.azurecr.io/adapters/phi-3-dolly:0.0.1\n    imagePushSecret: acr-push\n"
+	input := func(block string) string { return strings.Replace(baseTuningURLs, urlInput, block, 1) }
+	output := func(block string) string { return strings.Replace(baseTuningURLs, imageOutput, block, 1) }
+	url := func(u string) string { return input("  input:\n    urls:\n      - " + u + "\n") }
+
+	runValidationCases(t, []validationCase{
+		{"tuning count above 1", strings.Replace(baseTuningURLs, "resource:\n", "resource:\n  count: 2\n", 1),
+			[]problemWant{{sev: Error, field: "resource.count", line: 6, msg: "a tuning job runs on one node: count must be 1, got 2"}}},
+		{"tuning preset missing", strings.Replace(baseTuningURLs, "  preset:\n    name: phi-3-mini-128k-instruct\n", "", 1),
+			[]problemWant{{sev: Error, field: "tuning.preset", line: 10, msg: "a preset to fine-tune is required"}}},
+		{"tuning preset unknown", strings.Replace(baseTuningURLs, "phi-3-mini-128k-instruct", "phi-3-mini-128k-instrukt", 1),
+			[]problemWant{{sev: Error, field: "tuning.preset.name", line: 12, msg: `unknown preset "phi-3-mini-128k-instrukt" (did you mean "phi-3-mini-128k-instruct"?)`}}},
+		{"tuning preset without tuning support", strings.Replace(baseTuningURLs, "phi-3-mini-128k-instruct", "deepseek-r1-distill-llama-8b", 1),
+			[]problemWant{{sev: Error, field: "tuning.preset.name", line: 12, msg: `preset "deepseek-r1-distill-llama-8b" does not support tuning`}}},
+		{"tuning an instruct model whose base model tunes", strings.Replace(baseTuningURLs, "phi-3-mini-128k-instruct", "falcon-7b-instruct", 1),
+			[]problemWant{{sev: Error, field: "tuning.preset.name", line: 12, msg: `preset "falcon-7b-instruct" does not support tuning (its base model "falcon-7b" does)`}}},
+		{"tuning preset too big for the SKU", strings.Replace(strings.Replace(baseTuningURLs, "Standard_NC24ads_A100_v4", "Standard_NC6s_v3", 1),
+			"phi-3-mini-128k-instruct", "phi-3-medium-128k-instruct", 1),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "phi-3-medium-128k-instruct needs 28Gi of GPU memory"}}},
+		{"tuning method missing", strings.Replace(baseTuningURLs, "  method: qlora\n", "", 1),
+			[]problemWant{{sev: Error, field: "tuning.method", line: 10, msg: "a method is required: lora or qlora"}}},
+		{"tuning method unknown", strings.Replace(baseTuningURLs, "method: qlora", "method: full", 1),
+			[]problemWant{{sev: Error, field: "tuning.method", line: 13, msg: `"full" is not one of lora, qlora`}}},
+		{"tuning config is a placeholder", strings.Replace(baseTuningURLs, "  method: qlora\n", "  method: qlora\n  config: <your-config>\n", 1),
+			[]problemWant{
+				{sev: Error, field: "tuning.config", line: 14, msg: `"<your-config>" is a placeholder`},
+				{sev: Warning, field: "tuning.config", line: 14, msg: `ConfigMap "<your-config>" is not in the repository`},
+			}},
+		{"input missing", input(""),
+			[]problemWant{{sev: Error, field: "tuning.input", line: 10, msg: "input data is required: urls, an image or a volumeSource"}}},
+		{"input with no source", input("  input:\n    name: dolly\n"),
+			[]problemWant{{sev: Error, field: "tuning.input", line: 14, msg: "set exactly one of urls, image or volumeSource (got 0)"}}},
+		{"input with two sources", input(urlInput + "    image: myregistry.azurecr.io/data/dolly:1\n"),
+			[]problemWant{{sev: Error, field: "tuning.input", line: 14, msg: "set exactly one of urls, image or volumeSource (got 2)"}}},
+		{"input with three sources", input(urlInput + "    image: myregistry.azurecr.io/data/dolly:1\n    volumeSource:\n      emptyDir: {}\n"),
+			[]problemWant{{sev: Error, field: "tuning.input", line: 14, msg: "(got 3)"}}},
+		{"input url not http", url("ftp://huggingface.co/data.parquet"),
+			[]problemWant{{sev: Error, field: "tuning.input.urls[0]", line: 16, msg: "only http and https URLs can be downloaded"}}},
+		{"input url at the metadata service", url("http://169.254.169.254/metadata/identity"),
+			[]problemWant{{sev: Error, field: "tuning.input.urls[0]", line: 16, msg: "points at 169.254.169.254 (cloud metadata service)"}}},
+		{"input url at an obfuscated loopback", url("http://0x7f000001:8080/data"),
+			[]problemWant{{sev: Error, field: "tuning.input.urls[0]", line: 16, msg: "points at 127.0.0.1 (loopback)"}}},
+		{"input url with credentials", url("https://user:s3cret@huggingface.co/data.parquet"),
+			[]problemWant{{sev: Error, field: "tuning.input.urls[0]", line: 16, msg: "https://REDACTED@huggingface.co/data.parquet"}}},
+		{"input url is a placeholder", url("https://<your-storage>/data.parquet"),
+			[]problemWant{{sev: Error, field: "tuning.input.urls[0]", line: 16, msg: `"<your-storage>" is a placeholder`}}},
+		{"input image invalid", input("  input:\n    image: myregistry.azurecr.io/Data:1\n"),
+			[]problemWant{{sev: Error, field: "tuning.input.image", line: 15, msg: "is not a valid image reference"}}},
+		{"input image without a registry", input("  input:\n    image: dolly:1\n"),
+			[]problemWant{{sev: Error, field: "tuning.input.image", line: 15, msg: "Kaito needs a full image reference"}}},
+		{"input name not a DNS label", input("  input:\n    name: Dolly Data\n" + urlInput[len("  input:\n"):]),
+			[]problemWant{{sev: Error, field: "tuning.input.name", line: 15, msg: `"Dolly Data" is not a valid name`}}},
+		{"input imagePullSecrets name invalid", input("  input:\n    image: myregistry.azurecr.io/data/dolly:1\n    imagePullSecrets: [Acr_Pull]\n"),
+			[]problemWant{{sev: Error, field: "tuning.input.imagePullSecrets[0]", line: 16, msg: `"Acr_Pull" is not a valid name`}}},
+		{"output missing", output(""),
+			[]problemWant{{sev: Error, field: "tuning.output", line: 10, msg: "an output is required"}}},
+		{"output with image and volume", output(imageOutput + "    volumeSource:\n      emptyDir: {}\n"),
+			[]problemWant{{sev: Error, field: "tuning.output", line: 17, msg: "set either image or volumeSource, not both"}}},
+		{"output with neither image nor volume", output("  output:\n    imagePushSecret: acr-push\n"),
+			[]problemWant{{sev: Error, field: "tuning.output", line: 17, msg: "set an image (with imagePushSecret) or a volumeSource"}}},
+		{"image output without imagePushSecret", output("  output:\n    image: myregistry.azurecr.io/adapters/phi-3-dolly:0.0.1\n"),
+			[]problemWant{{sev: Error, field: "tuning.output.imagePushSecret", line: 17, msg: "an image output needs imagePushSecret"}}},
+		{"output image invalid", output("  output:\n    image: \"myregistry.azurecr.io/adapters/phi-3-dolly:\"\n    imagePushSecret: acr-push\n"),
+			[]problemWant{{sev: Error, field: "tuning.output.image", line: 18, msg: "is not a valid image reference"}}},
+		{"output image without a tag", output("  output:\n    image: myregistry.azurecr.io/adapters/phi-3-dolly\n    imagePushSecret: acr-push\n"),
+			[]problemWant{{sev: Error, field: "tuning.output.image", line: 18, msg: "Kaito needs a full image reference with a registry and a tag"}}},
+		{"output image placeholder", output("  output:\n    image: ACR_REPO_HERE.azurecr.io/ADAPTER_HERE:0.0.1\n    imagePushSecret: acr-push\n"),
+			[]problemWant{{sev: Error, field: "tuning.output.image", line: 18, msg: `"ACR_REPO_HERE" is a placeholder`}}},
+		{"imagePushSecret name invalid", output("  output:\n    image: myregistry.azurecr.io/adapters/phi-3-dolly:0.0.1\n    imagePushSecret: ACR_PUSH\n"),
+			[]problemWant{{sev: Error, field: "tuning.output.imagePushSecret", line: 19, msg: `"ACR_PUSH" is not a valid name`}}},
+		{"volume tuning: input volume and urls", strings.Replace(baseTuningVolumes, "    name: tickets\n", "    name: tickets\n    urls: [\"https://huggingface.co/d.parquet\"]\n", 1),
+			[]problemWant{{sev: Error, field: "tuning.input", line: 14, msg: "(got 2)"}}},
+	})
+}
+
+// TestValidateMatchesCheck: the exported Validate judges one workspace like Check does when no
+// companion is involved.
+func TestValidateMatchesCheck(t *testing.T) {
+	is := is.New(t)
+	doc := strings.Replace(baseAdapters, `"0.5"`, `"2"`, 1)
+	s := checkYAML(t, map[string]string{"ws.yaml": doc})
+	is.Equal(len(s.Workspaces), 1)
+	got := Validate(s.Workspaces[0], presets.Default())
+	got.Sort()
+	is.Equal(got, s.Problems)
+	is.Equal(len(got), 1)
+}
