@@ -282,7 +282,13 @@ func (s *Set) loadDocument(file string, doc *yaml.Node, opts Options) {
 		ws.Metadata.Namespace = ns
 		ws.fields, ws.placeholders = d.fields, d.placeholders
 		if ws.APIVersion == V1Alpha1 && ws.Resource.Partition != nil {
-			d.errorf(root, "resource.partition", "partition exists only in %s; change apiVersion", V1Beta1)
+			at := ws.Locate("resource.partition")
+			d.problems = append(d.problems, Problem{Severity: Error, Path: at.Path, Line: at.Line, Col: at.Col,
+				Field: "resource.partition", Message: fmt.Sprintf("partition exists only in %s; change apiVersion", V1Beta1)})
+		}
+		// Kaito lower-cases the tuning method before judging it ("LoRA" is accepted).
+		if ws.Tuning != nil {
+			ws.Tuning.Method = strings.ToLower(ws.Tuning.Method)
 		}
 		s.Workspaces = append(s.Workspaces, ws)
 	case h.kind == KindWorkspace:

@@ -85,7 +85,7 @@ func TestLoadProblemsCarryPositionAndField(t *testing.T) {
 			"inference.template.spec.containers[0].resources.limits.cpu", "invalid value", 16, 35},
 		{"unsupported apiVersion", strings.Replace(minimalWorkspace, "v1alpha1", "v1", 1), "apiVersion", "unsupported apiVersion", 1, 1},
 		{"partition is v1beta1 only", strings.Replace(minimalWorkspace, "resource:\n", "resource:\n  partition: {mode: mig}\n", 1),
-			"resource.partition", "only in kaito.sh/v1beta1", 1, 1},
+			"resource.partition", "only in kaito.sh/v1beta1", 6, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

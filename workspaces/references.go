@@ -58,6 +58,13 @@ func checkImage(s string) string {
 	if len(s) > 4096 || !imageReference.MatchString(s) {
 		return fmt.Sprintf("%q is not a valid image reference (expected registry/repository:tag, lower-case, e.g. myregistry.azurecr.io/adapter-phi3:0.0.1)", s)
 	}
+	// The grammar allows any algorithm; the registries check sha256 and sha512 digests by length.
+	if _, d, ok := strings.Cut(s, "@"); ok {
+		alg, hexPart, _ := strings.Cut(d, ":")
+		if (alg == "sha256" && len(hexPart) != 64) || (alg == "sha512" && len(hexPart) != 128) {
+			return fmt.Sprintf("%q has a %s digest of %d hex digits; it must have %d", s, alg, len(hexPart), map[string]int{"sha256": 64, "sha512": 128}[alg])
+		}
+	}
 	return ""
 }
 
@@ -177,7 +184,36 @@ func parseIPPart(p string) (uint64, bool) {
 
 var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
 
+// embeddingPrefixes are IPv6 ranges that carry an IPv4 address a gateway or the host stack will
+// reach: IPv4-compatible (::a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), NAT64 and 6to4.
+var embeddingPrefixes = []struct {
+	prefix netip.Prefix
+	offset int // byte offset of the IPv4 address
+}{
+	{netip.MustParsePrefix("::/96"), 12},
+	{netip.MustParsePrefix("::ffff:0:0:0/96"), 12},
+	{netip.MustParsePrefix("64:ff9b::/96"), 12},
+	{netip.MustParsePrefix("64:ff9b:1::/48"), 12},
+	{netip.MustParsePrefix("2002::/16"), 2},
+}
+
 func forbiddenAddr(a netip.Addr) string {
+	if r := forbiddenDirect(a); r != "" || !a.Is6() {
+		return r
+	}
+	for _, e := range embeddingPrefixes {
+		if e.prefix.Contains(a) {
+			b := a.As16()
+			v4 := netip.AddrFrom4([4]byte(b[e.offset : e.offset+4]))
+			if r := forbiddenDirect(v4); r != "" {
+				return r + ", embedded in an IPv6 address"
+			}
+		}
+	}
+	return ""
+}
+
+func forbiddenDirect(a netip.Addr) string {
 	ip := net.IP(a.AsSlice())
 	switch {
 	case a.IsLoopback():

@@ -34,6 +34,11 @@ func TestCheckDownloadURL(t *testing.T) {
 		{"huggingface.co/data", "only http and https"},
 		{"https:///data", "has no host"},
 		{"http://[::1/data", "is not a valid URL"},
+		{"http://[::127.0.0.1]/data", "loopback, embedded in an IPv6 address"},
+		{"http://[::ffff:0:7f00:1]/data", "loopback, embedded in an IPv6 address"},
+		{"http://[64:ff9b::a9fe:a9fe]/data", "cloud metadata service, embedded in an IPv6 address"},
+		{"http://[2002:7f00:1::]/data", "loopback, embedded in an IPv6 address"},
+		{"http://[2002:0808:0808::]/data", ""},
 
 		// Local and metadata host names.
 		{"http://localhost/data", "points at a local or metadata host"},
@@ -182,6 +187,7 @@ func TestCheckImage(t *testing.T) {
 		{"/nginx", "is not a valid image reference"},
 		{"a//b", "is not a valid image reference"},
 		{"repo@sha256:abc", "is not a valid image reference"},
+		{"repo@sha256:" + strings.Repeat("a", 40), "has a sha256 digest of 40 hex digits; it must have 64"},
 		{"repo@" + digest, "is not a valid image reference"},
 		{"https://myregistry.azurecr.io/adapter:1", "is not a valid image reference"},
 		{strings.Repeat("a", 4097), "is not a valid image reference"},

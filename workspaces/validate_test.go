@@ -267,6 +267,7 @@ inference:
 			"    urls:\n      - https://huggingface.co/datasets/philschmid/dolly-15k-oai-style/resolve/main/train.parquet\n",
 			"    image: myregistry.azurecr.io/data/dolly:1\n    imagePullSecrets: [acr-pull]\n", 1)},
 		{"tuning method lora", strings.Replace(baseTuningURLs, "method: qlora", "method: lora", 1)},
+		{"tuning method in Kaito's accepted mixed case", strings.Replace(baseTuningURLs, "method: qlora", "method: QLoRA", 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -590,8 +591,7 @@ func TestValidatePartition(t *testing.T) {
 		{"partition with instanceType", strings.Replace(basePartition, "resource:\n", "resource:\n  instanceType: Standard_NC24ads_A100_v4\n", 1),
 			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "partitioned GPUs are bring-your-own nodes: remove instanceType"}}},
 		{"partition in v1alpha1", strings.Replace(basePartition, "kaito.sh/v1beta1", "kaito.sh/v1alpha1", 1),
-			// The decoder reports it at the document (line 1), not at the partition key (line 9).
-			[]problemWant{{sev: Error, field: "resource.partition", line: 1, msg: "partition exists only in kaito.sh/v1beta1"}}},
+			[]problemWant{{sev: Error, field: "resource.partition", line: 9, msg: "partition exists only in kaito.sh/v1beta1", ws: "default/ws"}}},
 	})
 }
 
