@@ -1,0 +1,231 @@
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Ownership marks. Objects without both the managed-by label and this root's label are never
+// touched by prune or drift repair.
+const (
+	FieldManager            = "kaito-sync"
+	LabelManagedBy          = "app.kubernetes.io/managed-by"
+	ManagedByValue          = "kaito-sync"
+	LabelWorkspace          = "kaito.sh/workspace"
+	LabelWorkspaceNamespace = "kaito.sh/workspacenamespace"
+	// LabelSyncRoot tells apart objects of different kaito-sync instances (repo, branch, path).
+	LabelSyncRoot = "kaito.sh/sync-root"
+	// AnnotationHash is the hash of the desired object last applied; equal hashes mean no write.
+	AnnotationHash = "kaito.sh/applied-hash"
+	// AnnotationRecreateKey fingerprints what cannot change in place (a selector, Kaito's
+	// immutable workspace fields); a different key means delete and create.
+	AnnotationRecreateKey = "kaito.sh/recreate-key"
+)
+
+// protectedNamespaces are refused unless listed explicitly in Options.Namespaces.
+var protectedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
+
+// Options configure a Manager.
+type Options struct {
+	// Root identifies this kaito-sync instance's objects (see RootID); required.
+	Root string
+	// Namespaces, when set, are the only namespaces objects may be applied to.
+	Namespaces []string
+	// Concurrency bounds workspaces applied at once (default 4).
+	Concurrency int
+	// DryRun sends every write as a server-side dry run: validated, defaulted, not persisted.
+	DryRun bool
+	// DeleteTimeout bounds the wait for an object to disappear during a recreate (default 2m).
+	DeleteTimeout time.Duration
+}
+
+// RootID turns a sync root (repo URL, branch, path) into a label value.
+func RootID(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return "r" + hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+// Manager applies, prunes and repairs the objects of one sync root. Its view of the cluster comes
+// from watches filtered to its own objects, so deciding that nothing changed costs no request.
+type Manager struct {
+	dyn  dynamic.Interface
+	opts Options
+
+	factory   dynamicinformer.DynamicSharedInformerFactory
+	informers map[schema.GroupVersionKind]cache.SharedIndexInformer
+
+	mu         sync.Mutex
+	desired    map[ObjectRef]*unstructured.Unstructured // last applied, for drift repair
+	namespaces sync.Map                                 // namespaces known to exist
+
+	drift chan ObjectRef
+}
+
+// New builds a Manager. It raises client-go's default rate limit (5 QPS, burst 10), which would
+// make a sync of a few hundred objects take minutes.
+func New(cfg *rest.Config, opts Options) (*Manager, error) {
+	if opts.Root == "" {
+		return nil, errors.New("apply: Options.Root is required")
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	if opts.DeleteTimeout <= 0 {
+		opts.DeleteTimeout = 2 * time.Minute
+	}
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 200, 400
+	}
+	cfg.UserAgent = "kaito-sync"
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{
+		dyn:       dyn,
+		opts:      opts,
+		informers: map[schema.GroupVersionKind]cache.SharedIndexInformer{},
+		desired:   map[ObjectRef]*unstructured.Unstructured{},
+		drift:     make(chan ObjectRef, 1024),
+	}
+	return m, nil
+}
+
+// Start watches this root's objects of every allowed kind and waits for the first list.
+func (m *Manager) Start(ctx context.Context) error {
+	selector := fmt.Sprintf("%s=%s,%s=%s", LabelManagedBy, ManagedByValue, LabelSyncRoot, m.opts.Root)
+	m.factory = dynamicinformer.NewFilteredDynamicSharedInformerFactory(m.dyn, 0, "", func(o *metav1.ListOptions) {
+		o.LabelSelector = selector
+	})
+	for gvk, k := range kinds {
+		inf := m.factory.ForResource(k.gvr).Informer()
+		if _, err := inf.AddEventHandler(m.driftHandler(gvk)); err != nil {
+			return err
+		}
+		m.informers[gvk] = inf
+	}
+	m.factory.Start(ctx.Done())
+	for gvk, ok := range m.factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return fmt.Errorf("apply: cache of %s did not sync", gvk.Resource)
+		}
+	}
+	return nil
+}
+
+// Drift streams objects that something else changed away from what kaito-sync applied; Repair
+// puts them back.
+func (m *Manager) Drift() <-chan ObjectRef { return m.drift }
+
+func (m *Manager) live(gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, bool) {
+	inf, ok := m.informers[gvk]
+	if !ok {
+		return nil, false
+	}
+	key := name
+	if ns != "" {
+		key = ns + "/" + name
+	}
+	obj, exists, err := inf.GetStore().GetByKey(key)
+	if err != nil || !exists {
+		return nil, false
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	return u, ok
+}
+
+// Inventory lists the live objects of this root, by workspace key ("namespace/name").
+func (m *Manager) Inventory() map[string][]ObjectRef {
+	out := map[string][]ObjectRef{}
+	for gvk, inf := range m.informers {
+		for _, o := range inf.GetStore().List() {
+			u, ok := o.(*unstructured.Unstructured)
+			if !ok {
+				continue
+			}
+			l := u.GetLabels()
+			ws := l[LabelWorkspaceNamespace] + "/" + l[LabelWorkspace]
+			out[ws] = append(out[ws], ObjectRef{Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()})
+		}
+	}
+	for _, refs := range out {
+		slices.SortFunc(refs, compareRefs)
+	}
+	return out
+}
+
+func compareRefs(a, b ObjectRef) int {
+	if ra, rb := rankOf(a.Kind), rankOf(b.Kind); ra != rb {
+		return ra - rb
+	}
+	if c := cmpString(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	if c := cmpString(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	return cmpString(a.Name, b.Name)
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func rankOf(kindName string) int {
+	for gvk, k := range kinds {
+		if gvk.Kind == kindName {
+			return k.rank
+		}
+	}
+	return 99
+}
+
+func gvkOfKind(kindName string) (schema.GroupVersionKind, bool) {
+	for gvk := range kinds {
+		if gvk.Kind == kindName {
+			return gvk, true
+		}
+	}
+	return schema.GroupVersionKind{}, false
+}
+
+// Hash is the content hash of an object as kaito-sync would apply it, without its own hash
+// annotation.
+func Hash(u *unstructured.Unstructured) string {
+	c := u.DeepCopy()
+	ann := c.GetAnnotations()
+	delete(ann, AnnotationHash)
+	if len(ann) == 0 {
+		ann = nil
+	}
+	c.SetAnnotations(ann)
+	b, _ := json.Marshal(c.Object) // map keys are sorted: stable
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}

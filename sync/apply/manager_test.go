@@ -1,0 +1,274 @@
+package apply
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kaito-sync/kaito-sync/test/e2e/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env)) }
+
+// newManager starts a Manager with its own root, so tests do not see each other's objects.
+func newManager(t *testing.T, opts Options) *Manager {
+	t.Helper()
+	if opts.Root == "" {
+		opts.Root = RootID(t.Name())
+	}
+	m, err := New(env.Config, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func obj(t *testing.T, doc string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func configMap(t *testing.T, ns, name, value string) *unstructured.Unstructured {
+	return obj(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "+name+", namespace: "+ns+"}\ndata: {key: "+value+"}\n")
+}
+
+func deployment(t *testing.T, ns, name, app string) *unstructured.Unstructured {
+	return obj(t, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: `+name+`, namespace: `+ns+`}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: `+app+`}}
+  template:
+    metadata: {labels: {app: `+app+`}}
+    spec:
+      containers: [{name: c, image: registry.example/app:1}]
+`)
+}
+
+// waitCached waits until the manager's watch has seen an object with the hash it applied, so the
+// next apply is judged against the cluster's current state.
+func waitCached(t *testing.T, m *Manager, u *unstructured.Unstructured) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		live, ok := m.live(u.GroupVersionKind(), u.GetNamespace(), u.GetName())
+		if ok && live.GetAnnotations()[AnnotationHash] != "" {
+			m.mu.Lock()
+			want := m.desired[ObjectRef{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}]
+			m.mu.Unlock()
+			if want != nil && want.GetAnnotations()[AnnotationHash] == live.GetAnnotations()[AnnotationHash] {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // polling the informer's store: it has no change notification for one key
+	}
+	t.Fatalf("%s/%s never reached the watch cache", u.GetKind(), u.GetName())
+}
+
+func actions(cs ChangeSet) string {
+	var s []string
+	for _, c := range cs.Entries {
+		s = append(s, c.Object.Kind+"/"+c.Object.Name+"="+string(c.Action))
+	}
+	return strings.Join(s, " ")
+}
+
+func TestApplyCreatesThenSkipsUnchangedThenConfigures(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	m := newManager(t, Options{})
+	ws := Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{
+		deployment(t, ns, "ws", "ws"), configMap(t, ns, "ws-config", "one"),
+	}}
+
+	cs := m.Apply(ctx, ws)
+	is.Equal(actions(cs), "ConfigMap/ws-config=created Deployment/ws=created") // referenced objects first
+	for _, o := range ws.Objects {
+		waitCached(t, m, o)
+	}
+	live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "ws-config", metav1.GetOptions{})
+	is.NoErr(err)
+	is.Equal(live.Labels[LabelManagedBy], ManagedByValue)
+	is.Equal(live.Labels[LabelWorkspace], "ws")
+	is.Equal(live.Labels[LabelWorkspaceNamespace], ns)
+	rv := live.ResourceVersion
+
+	cs = m.Apply(ctx, ws)
+	is.Equal(actions(cs), "ConfigMap/ws-config=unchanged Deployment/ws=unchanged")
+	live, err = env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "ws-config", metav1.GetOptions{})
+	is.NoErr(err)
+	is.Equal(live.ResourceVersion, rv) // no write at all
+
+	ws.Objects[1] = configMap(t, ns, "ws-config", "two")
+	cs = m.Apply(ctx, ws)
+	is.Equal(actions(cs), "ConfigMap/ws-config=configured Deployment/ws=unchanged")
+	live, err = env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "ws-config", metav1.GetOptions{})
+	is.NoErr(err)
+	is.Equal(live.Data["key"], "two")
+}
+
+func TestApplyRefusals(t *testing.T) {
+	ns := env.NewNamespace(t)
+	tests := []struct {
+		name string
+		opts Options
+		obj  *unstructured.Unstructured
+		want string
+	}{
+		{"kind kaito-sync never applies", Options{},
+			obj(t, "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: pwn}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n"),
+			"is not one kaito-sync applies"},
+		{"protected namespace", Options{}, configMap(t, "kube-system", "x", "y"), "namespace kube-system is protected"},
+		{"outside --namespaces", Options{Namespaces: []string{"team-a"}}, configMap(t, ns, "x", "y"), "is not in --namespaces"},
+		{"no namespace", Options{}, obj(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), "no namespace set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			m := newManager(t, tt.opts)
+			cs := m.Apply(context.Background(), Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{tt.obj}})
+			is.Equal(len(cs.Entries), 1)
+			is.Equal(cs.Entries[0].Action, Failed)
+			is.True(strings.Contains(cs.Entries[0].Err.Error(), tt.want))
+			is.True(strings.Contains(cs.Entries[0].Err.Error(), "apply failed")) // errors start with the object
+		})
+	}
+}
+
+func TestApplyOneFailureDoesNotStopOtherWorkspaces(t *testing.T) {
+	is := is.New(t)
+	ns := env.NewNamespace(t)
+	m := newManager(t, Options{Concurrency: 2})
+	bad := configMap(t, ns, "bad", "x")
+	bad.Object["data"] = map[string]any{"key": map[string]any{"not": "a string"}} // the API server refuses it
+	cs := m.ApplyAll(context.Background(), []Workspace{
+		{Key: ns + "/a", Objects: []*unstructured.Unstructured{bad, deployment(t, ns, "a", "a")}},
+		{Key: ns + "/b", Objects: []*unstructured.Unstructured{configMap(t, ns, "b", "x")}},
+	})
+	is.Equal(actions(cs), "ConfigMap/bad=failed Deployment/a=skipped ConfigMap/b=created")
+	is.True(cs.Failed())
+}
+
+func TestApplyRecreates(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	m := newManager(t, Options{})
+	d := deployment(t, ns, "ws", "v1")
+	cs := m.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{d}})
+	is.Equal(actions(cs), "Deployment/ws=created")
+	waitCached(t, m, d)
+	before, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "ws", metav1.GetOptions{})
+	is.NoErr(err)
+
+	// A selector cannot change in place: the API server refuses, the manager recreates.
+	d2 := deployment(t, ns, "ws", "v2")
+	cs = m.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{d2}})
+	is.Equal(actions(cs), "Deployment/ws=recreated")
+	is.True(strings.Contains(cs.Entries[0].Reason, "immutable"))
+	after, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "ws", metav1.GetOptions{})
+	is.NoErr(err)
+	is.True(after.UID != before.UID)
+	is.Equal(after.Spec.Selector.MatchLabels["app"], "v2")
+	waitCached(t, m, d2)
+
+	// A different recreate key (Kaito's immutable fields) recreates without asking the server.
+	d3 := deployment(t, ns, "ws", "v2")
+	d3.SetAnnotations(map[string]string{AnnotationRecreateKey: "instanceType=Standard_NC48ads_A100_v4"})
+	cs = m.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{d3}})
+	is.Equal(actions(cs), "Deployment/ws=recreated")
+	again, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "ws", metav1.GetOptions{})
+	is.NoErr(err)
+	is.True(again.UID != after.UID)
+}
+
+func TestDeleteOnlyWhatItOwns(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	m := newManager(t, Options{})
+	mine := configMap(t, ns, "mine", "x")
+	cs := m.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{mine}})
+	is.True(!cs.Failed())
+	waitCached(t, m, mine)
+	// Another instance's object, and one nobody manages, in the same namespace.
+	other := newManager(t, Options{Root: RootID("another instance")})
+	theirs := configMap(t, ns, "theirs", "x")
+	is.True(!other.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{theirs}}).Failed())
+	_, err := env.Client.CoreV1().ConfigMaps(ns).Create(ctx, configMapTyped(ns, "unmanaged"), metav1.CreateOptions{})
+	is.NoErr(err)
+
+	inv := m.Inventory()
+	is.Equal(inv[ns+"/ws"], []ObjectRef{{Kind: "ConfigMap", Namespace: ns, Name: "mine"}}) // only its own
+
+	cs = m.Delete(ctx, ns+"/ws", []ObjectRef{
+		{Kind: "ConfigMap", Namespace: ns, Name: "mine"},
+		{Kind: "ConfigMap", Namespace: ns, Name: "theirs"},
+		{Kind: "ConfigMap", Namespace: ns, Name: "unmanaged"},
+	})
+	is.Equal(actions(cs), "ConfigMap/unmanaged=skipped ConfigMap/theirs=skipped ConfigMap/mine=deleted")
+	for _, name := range []string{"theirs", "unmanaged"} {
+		_, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+		is.NoErr(err) // still there
+	}
+}
+
+func TestDriftIsDetectedByWatchAndRepaired(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	m := newManager(t, Options{})
+	cm := configMap(t, ns, "ws-config", "desired")
+	is.True(!m.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{cm}}).Failed())
+	waitCached(t, m, cm)
+
+	// Someone edits a field kaito-sync owns, as kubectl edit would.
+	live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "ws-config", metav1.GetOptions{})
+	is.NoErr(err)
+	live.Data["key"] = "edited by hand"
+	_, err = env.Client.CoreV1().ConfigMaps(ns).Update(ctx, live, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+	is.NoErr(err)
+
+	select {
+	case ref := <-m.Drift():
+		is.Equal(ref, ObjectRef{Kind: "ConfigMap", Namespace: ns, Name: "ws-config"})
+		c := m.Repair(ctx, ref)
+		is.Equal(c.Action, Configured)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no drift reported")
+	}
+	live, err = env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "ws-config", metav1.GetOptions{})
+	is.NoErr(err)
+	is.Equal(live.Data["key"], "desired")
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	m := newManager(t, Options{DryRun: true})
+	cs := m.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{configMap(t, ns, "dry", "x")}})
+	is.Equal(actions(cs), "ConfigMap/dry=created")
+	_, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "dry", metav1.GetOptions{})
+	is.True(err != nil) // not persisted
+}
