@@ -215,12 +215,20 @@ func gvkOfKind(kindName string) (schema.GroupVersionKind, bool) {
 	return schema.GroupVersionKind{}, false
 }
 
+// VolatileAnnotations change with every commit but say nothing about the object (the source
+// commit). They are left out of the hash, so a commit that does not touch a workspace writes
+// none of its objects, and the live value keeps naming the commit that last changed it.
+var VolatileAnnotations = []string{"kaito-sync/source-commit"}
+
 // Hash is the content hash of an object as kaito-sync would apply it, without its own hash
-// annotation.
+// annotation and the volatile ones.
 func Hash(u *unstructured.Unstructured) string {
 	c := u.DeepCopy()
 	ann := c.GetAnnotations()
 	delete(ann, AnnotationHash)
+	for _, a := range VolatileAnnotations {
+		delete(ann, a)
+	}
 	if len(ann) == 0 {
 		ann = nil
 	}

@@ -1,0 +1,171 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/osfs"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kaito-sync/kaito-sync/sync/apply"
+	"github.com/kaito-sync/kaito-sync/sync/source"
+)
+
+// RenderedDir is the folder of rendered manifests in a hydrate target.
+const RenderedDir = "rendered"
+
+// Files is a hydrate target: each workspace's objects as plain YAML files under
+// rendered/<namespace>/<name>/<Kind>.<object>.yaml, for Flux, Argo CD or kubectl to apply. Files of
+// workspaces Git no longer declares are removed (Argo CD's source hydrator leaves them behind).
+type Files struct {
+	FS billy.Filesystem
+}
+
+// NewFolder is a Files target on a local folder.
+func NewFolder(dir string) (*Files, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return &Files{FS: osfs.New(dir)}, nil
+}
+
+func (f *Files) Begin(context.Context, source.Snapshot) error  { return nil }
+func (f *Files) Finish(context.Context, source.Snapshot) error { return nil }
+
+func objectFile(wsKey string, ref apply.ObjectRef) string {
+	return path.Join(RenderedDir, wsKey, ref.Kind+"."+ref.Name+".yaml")
+}
+
+func (f *Files) Inventory(context.Context) (map[string][]apply.ObjectRef, error) {
+	out := map[string][]apply.ObjectRef{}
+	namespaces, err := f.FS.ReadDir(RenderedDir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, ns := range namespaces {
+		if !ns.IsDir() {
+			continue
+		}
+		names, err := f.FS.ReadDir(path.Join(RenderedDir, ns.Name()))
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			files, err := f.FS.ReadDir(path.Join(RenderedDir, ns.Name(), n.Name()))
+			if err != nil {
+				return nil, err
+			}
+			key := ns.Name() + "/" + n.Name()
+			for _, file := range files {
+				kind, name, ok := strings.Cut(strings.TrimSuffix(file.Name(), ".yaml"), ".")
+				if ok && !file.IsDir() && strings.HasSuffix(file.Name(), ".yaml") {
+					out[key] = append(out[key], apply.ObjectRef{Kind: kind, Namespace: ns.Name(), Name: name})
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func (f *Files) Apply(_ context.Context, wss []apply.Workspace) apply.ChangeSet {
+	var cs apply.ChangeSet
+	for _, ws := range wss {
+		for _, o := range ws.Objects {
+			ref := refOf(o)
+			c := apply.Change{Object: ref, Workspace: ws.Key}
+			c.Action, c.Err = f.write(objectFile(ws.Key, ref), o)
+			if c.Err != nil {
+				c.Action, c.Err = apply.Failed, fmt.Errorf("%s write failed: %w", ref, c.Err)
+			}
+			cs.Add(c)
+		}
+	}
+	return cs
+}
+
+// write stores an object unless the file already holds it up to the volatile annotations, so a
+// commit that does not touch a workspace leaves its files, and the hydrated branch, untouched.
+func (f *Files) write(name string, o *unstructured.Unstructured) (apply.Action, error) {
+	data, err := yaml.Marshal(o.Object)
+	if err != nil {
+		return "", err
+	}
+	old, err := readFile(f.FS, name)
+	switch {
+	case err == nil && bytes.Equal(stripVolatile(old), stripVolatile(data)):
+		return apply.Unchanged, nil
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return "", err
+	}
+	action := apply.Configured
+	if err != nil {
+		action = apply.Created
+	}
+	if err := f.FS.MkdirAll(path.Dir(name), 0o755); err != nil {
+		return "", err
+	}
+	w, err := f.FS.Create(name)
+	if err != nil {
+		return "", err
+	}
+	if _, err := w.Write(data); err != nil {
+		w.Close()
+		return "", err
+	}
+	return action, w.Close()
+}
+
+func readFile(fsys billy.Filesystem, name string) ([]byte, error) {
+	r, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+func stripVolatile(b []byte) []byte {
+	lines := bytes.Split(b, []byte("\n"))
+	lines = slices.DeleteFunc(lines, func(l []byte) bool {
+		for _, a := range apply.VolatileAnnotations {
+			if bytes.HasPrefix(bytes.TrimSpace(l), []byte(a+":")) {
+				return true
+			}
+		}
+		return false
+	})
+	return bytes.Join(lines, []byte("\n"))
+}
+
+func (f *Files) Delete(_ context.Context, wsKey string, refs []apply.ObjectRef) apply.ChangeSet {
+	var cs apply.ChangeSet
+	for _, ref := range refs {
+		c := apply.Change{Object: ref, Workspace: wsKey, Action: apply.Deleted}
+		if err := f.FS.Remove(objectFile(wsKey, ref)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			c.Action, c.Err = apply.Failed, fmt.Errorf("%s delete failed: %w", ref, err)
+		}
+		cs.Add(c)
+	}
+	// Empty folders of removed workspaces go too (Git cannot hold them, a folder can).
+	dir := path.Join(RenderedDir, wsKey)
+	if entries, err := f.FS.ReadDir(dir); err == nil && len(entries) == 0 {
+		_ = f.FS.Remove(dir)
+		if entries, err := f.FS.ReadDir(path.Dir(dir)); err == nil && len(entries) == 0 {
+			_ = f.FS.Remove(path.Dir(dir))
+		}
+	}
+	return cs
+}

@@ -1,0 +1,223 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kaito-sync/kaito-sync/presets"
+	"github.com/kaito-sync/kaito-sync/render"
+	"github.com/kaito-sync/kaito-sync/sync/apply"
+	"github.com/kaito-sync/kaito-sync/sync/source"
+	"github.com/kaito-sync/kaito-sync/workspaces"
+)
+
+// Options configure a Reconciler.
+type Options struct {
+	Load  workspaces.Options
+	Check workspaces.CheckOptions
+	// AllowMassPrune lets one sync remove more than half of the workspaces, or all of them. Off,
+	// such a sync applies what it can and prunes nothing: a typo in --path, an emptied folder or
+	// a bad merge must not wipe a cluster.
+	AllowMassPrune bool
+	Logger         *slog.Logger
+}
+
+// Reconciler runs syncs from a Source to a Target. Syncs are serialised by the caller (Run).
+type Reconciler struct {
+	src      source.Source
+	target   Target
+	renderer *render.Renderer
+	cat      *presets.Catalog
+	opts     Options
+	log      *slog.Logger
+}
+
+// NewReconciler wires a sync.
+func NewReconciler(src source.Source, target Target, cat *presets.Catalog, opts Options) *Reconciler {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Reconciler{src: src, target: target, renderer: render.New(cat), cat: cat, opts: opts, log: log}
+}
+
+// Result is the outcome of one sync.
+type Result struct {
+	Commit   string
+	Started  time.Time
+	Duration time.Duration
+	// Set is what was loaded (workspaces, companions, problems).
+	Set     *workspaces.Set
+	Changes apply.ChangeSet
+	// RenderErrors are valid workspaces that failed to render, by key.
+	RenderErrors map[string]error
+	// PruneBlocked says why nothing was pruned, when something would have been.
+	PruneBlocked string
+}
+
+// Failed reports whether anything in the sync failed: a problem, a render, an apply or a delete.
+func (r *Result) Failed() bool {
+	return (r.Set != nil && r.Set.Problems.HasErrors()) || len(r.RenderErrors) > 0 || r.Changes.Failed()
+}
+
+// SyncOnce fetches, loads, renders, applies and prunes once.
+func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
+	res := &Result{Started: time.Now(), RenderErrors: map[string]error{}}
+	defer func() { res.Duration = time.Since(res.Started) }()
+
+	snap, err := r.src.Fetch(ctx)
+	if err != nil {
+		return res, fmt.Errorf("fetch: %w", err)
+	}
+	res.Commit = snap.Commit
+	if err := r.target.Begin(ctx, snap); err != nil {
+		return res, fmt.Errorf("target: %w", err)
+	}
+	set, err := workspaces.Load(snap.Tree, ".", r.opts.Load)
+	if err != nil {
+		return res, fmt.Errorf("load at %s: %w", source.ShortCommit(snap.Commit), err)
+	}
+	workspaces.Check(set, r.cat, r.opts.Check)
+	res.Set = set
+	for _, p := range set.Problems {
+		level := slog.LevelWarn
+		if p.Severity == workspaces.Error {
+			level = slog.LevelError
+		}
+		r.log.Log(ctx, level, p.Message, "file", fmt.Sprintf("%s:%d:%d", p.Path, p.Line, p.Col), "workspace", p.Workspace, "field", p.Field)
+	}
+
+	valid := set.Valid()
+	companions := map[string]*workspaces.Companion{}
+	for _, c := range set.Companions {
+		companions[c.Key()] = c
+	}
+	var desired []apply.Workspace
+	rendered := map[string]bool{}
+	for _, ws := range valid {
+		var comps []*workspaces.Companion
+		for _, ref := range workspaces.References(ws) {
+			if c := companions[ref]; c != nil {
+				comps = append(comps, c)
+			}
+		}
+		out, err := r.renderer.Render(ws, comps, render.Source{Path: ws.Source.Path, Commit: snap.Commit})
+		if err != nil {
+			res.RenderErrors[ws.Key()] = err
+			r.log.Error("render failed", "workspace", ws.Key(), "err", err)
+			continue
+		}
+		desired = append(desired, apply.Workspace{Key: ws.Key(), Objects: out.Objects})
+		rendered[ws.Key()] = true
+	}
+
+	res.Changes = r.target.Apply(ctx, desired)
+	applied := map[string]bool{}
+	for _, ws := range desired {
+		applied[ws.Key] = true
+	}
+	for _, c := range res.Changes.Entries {
+		if c.Action == apply.Failed {
+			applied[c.Workspace] = false
+		}
+	}
+
+	prunes, blocked, err := r.prunePlan(ctx, set, desired, applied)
+	if err != nil {
+		return res, err
+	}
+	res.PruneBlocked = blocked
+	for _, key := range slices.Sorted(maps.Keys(prunes)) {
+		res.Changes.Append(r.target.Delete(ctx, key, prunes[key]))
+	}
+	if err := r.target.Finish(ctx, snap); err != nil {
+		return res, fmt.Errorf("finish: %w", err)
+	}
+	return res, nil
+}
+
+// prunePlan decides what to delete. Only workspaces Git positively no longer declares lose their
+// objects, and only when the snapshot loaded completely; a workspace that is still declared loses
+// only objects its new rendering no longer has, and only after that rendering applied cleanly.
+func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired []apply.Workspace, applied map[string]bool) (map[string][]apply.ObjectRef, string, error) {
+	inv, err := r.target.Inventory(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("inventory: %w", err)
+	}
+	declared := map[string]bool{}
+	for _, ws := range set.Workspaces {
+		declared[ws.Key()] = true
+	}
+	anonymous := false
+	for _, p := range set.Problems {
+		switch {
+		case p.Severity != workspaces.Error:
+		case p.Workspace == "":
+			anonymous = true // a document whose workspace we cannot name: it could be any of them
+		case !isKindKey(p.Workspace):
+			declared[p.Workspace] = true // e.g. a workspace with an unsupported apiVersion
+		}
+	}
+
+	plan := map[string][]apply.ObjectRef{}
+	var gone []string
+	for key, refs := range inv {
+		if declared[key] {
+			continue
+		}
+		gone = append(gone, key)
+		plan[key] = refs
+	}
+	slices.Sort(gone)
+	var blocked string
+	switch {
+	case len(gone) == 0:
+	case !set.Complete():
+		blocked = fmt.Sprintf("files did not load completely (%s)", strings.Join(set.Broken, ", "))
+	case anonymous:
+		blocked = "a document could not be tied to a workspace"
+	case !r.opts.AllowMassPrune && (len(gone) == len(inv) || 2*len(gone) > len(inv)):
+		blocked = fmt.Sprintf("it would remove %d of %d workspaces (%s); pass --allow-mass-prune if that is meant",
+			len(gone), len(inv), strings.Join(gone, ", "))
+	}
+	if blocked != "" {
+		r.log.Warn("prune refused", "reason", blocked)
+		plan = map[string][]apply.ObjectRef{}
+	}
+
+	// Objects a still-declared workspace no longer renders (a headless Service after count 2 → 1).
+	for _, ws := range desired {
+		if !applied[ws.Key] {
+			continue
+		}
+		want := map[apply.ObjectRef]bool{}
+		for _, o := range ws.Objects {
+			want[refOf(o)] = true
+		}
+		for _, ref := range inv[ws.Key] {
+			if !want[ref] {
+				plan[ws.Key] = append(plan[ws.Key], ref)
+			}
+		}
+	}
+	return plan, blocked, nil
+}
+
+// isKindKey tells a companion's or a foreign object's problem key ("Kind/ns/name") from a
+// workspace key ("ns/name").
+func isKindKey(k string) bool { return strings.Count(k, "/") >= 2 }
+
+func refOf(o *unstructured.Unstructured) apply.ObjectRef {
+	return apply.ObjectRef{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
+}
+
+// ErrFailed is returned by RunOnce-style callers when a sync had failures.
+var ErrFailed = errors.New("sync had failures")
