@@ -11,7 +11,7 @@ func TestDrifted(t *testing.T) {
 	want := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "Service",
 		"metadata": map[string]any{"name": "s", "labels": map[string]any{"a": "1"}},
-		"spec": map[string]any{"ports": []any{map[string]any{"port": int64(80), "targetPort": int64(5000)}}},
+		"spec":     map[string]any{"ports": []any{map[string]any{"port": int64(80), "targetPort": int64(5000)}}},
 	}}
 	live := func(mut func(m map[string]any)) *unstructured.Unstructured {
 		u := want.DeepCopy()
