@@ -86,14 +86,8 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 		return res, fmt.Errorf("load at %s: %w", source.ShortCommit(snap.Commit), err)
 	}
 	workspaces.Check(set, r.cat, r.opts.Check)
+	set.Rebase(snap.Path)
 	res.Set = set
-	for _, p := range set.Problems {
-		level := slog.LevelWarn
-		if p.Severity == workspaces.Error {
-			level = slog.LevelError
-		}
-		r.log.Log(ctx, level, p.Message, "file", fmt.Sprintf("%s:%d:%d", p.Path, p.Line, p.Col), "workspace", p.Workspace, "field", p.Field)
-	}
 
 	valid := set.Valid()
 	companions := map[string]*workspaces.Companion{}

@@ -77,6 +77,35 @@ type Set struct {
 	Broken []string
 }
 
+// Rebase prefixes every file path of the set with dir, for a set loaded from a sub-folder of a
+// repository that must name files as the repository does.
+func (s *Set) Rebase(dir string) {
+	if dir == "" || dir == "." {
+		return
+	}
+	join := func(p string) string { return path.Join(dir, p) }
+	for i := range s.Problems {
+		s.Problems[i].Path = join(s.Problems[i].Path)
+	}
+	for _, ws := range s.Workspaces {
+		ws.Source.Path = join(ws.Source.Path)
+		for f, p := range ws.fields {
+			p.Path = join(p.Path)
+			ws.fields[f] = p
+		}
+	}
+	for _, c := range s.Companions {
+		c.Source.Path = join(c.Source.Path)
+		for f, p := range c.fields {
+			p.Path = join(p.Path)
+			c.fields[f] = p
+		}
+	}
+	for i := range s.Broken {
+		s.Broken[i] = join(s.Broken[i])
+	}
+}
+
 // Complete reports whether every file was read and parsed to the end. Only a complete set may be
 // used to decide that something is no longer declared in Git.
 func (s *Set) Complete() bool { return len(s.Broken) == 0 }

@@ -281,3 +281,12 @@ func BenchmarkLoadExample(b *testing.B) {
 		}
 	}
 }
+
+func TestRebaseNamesFilesAsTheRepositoryDoes(t *testing.T) {
+	is := is.New(t)
+	s := loadString(t, map[string]string{"a.yaml": strings.Replace(minimalWorkspace, "instanceType", "instancetype", 1)}, Options{})
+	s.Rebase("clusters/prod")
+	is.Equal(s.Problems[0].Path, "clusters/prod/a.yaml")
+	is.Equal(s.Workspaces[0].Source.Path, "clusters/prod/a.yaml")
+	is.Equal(s.Workspaces[0].Locate("inference.preset.name").Path, "clusters/prod/a.yaml")
+}

@@ -159,5 +159,6 @@ func (g *Git) snapshot() (Snapshot, error) {
 		Time:    commit.Committer.When,
 		Message: strings.TrimSpace(commit.Message),
 		Tree:    fsys,
+		Path:    strings.Trim(path.Clean("/"+g.opts.Path), "/"),
 	}, nil
 }

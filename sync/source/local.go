@@ -26,7 +26,7 @@ func (l Local) Fetch(context.Context) (Snapshot, error) {
 	if !info.IsDir() {
 		return Snapshot{}, fmt.Errorf("%s is not a folder", dir)
 	}
-	snap := Snapshot{Tree: os.DirFS(dir)}
+	snap := Snapshot{Tree: os.DirFS(dir), Path: strings.Trim(filepath.ToSlash(filepath.Clean("/"+l.Path)), "/")}
 	// Name the commit the edits sit on, when the folder is a Git checkout.
 	if repo, err := git.PlainOpenWithOptions(l.Dir, &git.PlainOpenOptions{DetectDotGit: true}); err == nil {
 		if head, err := repo.Head(); err == nil {

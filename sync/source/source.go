@@ -18,6 +18,9 @@ type Snapshot struct {
 	Message string
 	// Tree holds the files under the configured path (--path), read-only.
 	Tree fs.FS
+	// Path is that folder's place in the repository ("" for the root), so files can be named
+	// as the repository names them.
+	Path string
 }
 
 // Source is where workspaces come from.
