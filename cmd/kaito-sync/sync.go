@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,6 +40,9 @@ type syncFlags struct {
 	defaultNamespace   string
 	auth               source.AuthOptions
 	verbose            bool
+	webhookAddr        string
+	webhookSecretFile  string
+	watch              bool
 }
 
 func newSyncCmd() *cobra.Command {
@@ -80,6 +85,9 @@ With --once it syncs and exits: 0 when everything synced, 1 when anything failed
 	fl.StringVar(&f.auth.SSHKeyFile, "ssh-key-file", "", "private key for SSH Git URLs")
 	fl.StringVar(&f.auth.KnownHostsFile, "ssh-known-hosts", "", "known_hosts file for SSH Git URLs")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log unchanged objects and debug details")
+	fl.StringVar(&f.webhookAddr, "webhook-addr", "", "listen address for push webhooks (POST /hook), e.g. :9292")
+	fl.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the webhook secret (GitHub HMAC, GitLab token or bearer token)")
+	fl.BoolVar(&f.watch, "watch", true, "with a local folder in --repo, sync when its files change (fsnotify)")
 	return cmd
 }
 
@@ -160,9 +168,56 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	if manager != nil {
 		go repairDrift(ctx, manager, log)
 	}
-	triggers := trigger.Merge(ctx, trigger.Poll(ctx, f.interval, 0.1))
+	ins := []<-chan trigger.Trigger{trigger.Poll(ctx, f.interval, 0.1)}
+	if local, ok := src.(source.Local); ok && f.watch {
+		w, err := trigger.Watch(ctx, filepath.Join(local.Dir, f.path), 200*time.Millisecond, log)
+		if err != nil {
+			return fmt.Errorf("watch: %w", err)
+		}
+		ins = append(ins, w)
+	}
+	if f.webhookAddr != "" {
+		hook, err := startWebhook(ctx, f, log)
+		if err != nil {
+			return err
+		}
+		ins = append(ins, hook)
+	}
+	triggers := trigger.Merge(ctx, ins...)
 	r.Run(ctx, triggers, func(res *ksync.Result, err error) { printResult(out, res, err, f.verbose) })
 	return nil
+}
+
+// startWebhook serves POST /hook until ctx ends.
+func startWebhook(ctx context.Context, f syncFlags, log *slog.Logger) (<-chan trigger.Trigger, error) {
+	if f.webhookSecretFile == "" {
+		return nil, usageErrorf("--webhook-addr needs --webhook-secret-file: an open webhook lets anyone trigger syncs")
+	}
+	secret, err := os.ReadFile(f.webhookSecretFile)
+	if err != nil {
+		return nil, err
+	}
+	hook := trigger.NewWebhook([]byte(strings.TrimSpace(string(secret))), f.branch, log)
+	mux := http.NewServeMux()
+	mux.Handle("/hook", hook)
+	ln, err := net.Listen("tcp", f.webhookAddr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("webhook server stopped", "err", err)
+		}
+	}()
+	log.Info("webhook listening", "addr", ln.Addr().String(), "path", "/hook")
+	return hook.C, nil
 }
 
 // repairDrift puts back what others changed in kaito-sync's objects, as the watch reports it.
