@@ -109,7 +109,7 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 			r.log.Error("render failed", "workspace", ws.Key(), "err", err)
 			continue
 		}
-		desired = append(desired, apply.Workspace{Key: ws.Key(), Objects: out.Objects})
+		desired = append(desired, apply.Workspace{Key: ws.Key(), Objects: markRecreate(out.Objects, workspaces.ImmutableKey(ws))})
 		rendered[ws.Key()] = true
 	}
 
@@ -215,3 +215,23 @@ func refOf(o *unstructured.Unstructured) apply.ObjectRef {
 
 // ErrFailed is returned by RunOnce-style callers when a sync had failures.
 var ErrFailed = errors.New("sync had failures")
+
+// markRecreate stamps the workspace's immutable-field fingerprint on its workloads, so a change
+// Kaito would refuse (instanceType, count, preset...) is carried out by delete and create.
+func markRecreate(objs []*unstructured.Unstructured, key string) []*unstructured.Unstructured {
+	out := make([]*unstructured.Unstructured, len(objs))
+	for i, o := range objs {
+		switch o.GetKind() {
+		case "StatefulSet", "Deployment", "Job":
+			o = o.DeepCopy()
+			ann := o.GetAnnotations()
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann[apply.AnnotationRecreateKey] = key
+			o.SetAnnotations(ann)
+		}
+		out[i] = o
+	}
+	return out
+}

@@ -2,7 +2,9 @@ package sync
 
 import (
 	"context"
+	"log/slog"
 
+	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/sync/trigger"
 )
 
@@ -22,6 +24,24 @@ func (r *Reconciler) Run(ctx context.Context, triggers <-chan trigger.Trigger, r
 			r.log.Debug("sync triggered", "reason", t.Reason)
 			res, err := r.SyncOnce(ctx)
 			report(res, err)
+		}
+	}
+}
+
+// RepairDrift puts back what others changed in kaito-sync's objects, as the manager's watch
+// reports it, until ctx ends. No polling and no dry runs: an edit is repaired when it happens.
+func RepairDrift(ctx context.Context, m *apply.Manager, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ref := <-m.Drift():
+			c := m.Repair(ctx, ref)
+			if c.Err != nil {
+				log.Error("drift repair failed", "object", ref.String(), "err", c.Err)
+				continue
+			}
+			log.Info("drift repaired", "object", ref.String(), "workspace", c.Workspace)
 		}
 	}
 }

@@ -1,7 +1,10 @@
 package workspaces
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"reflect"
 )
 
@@ -158,4 +161,16 @@ func render(v any) string {
 		return s
 	}
 	return ""
+}
+
+// ImmutableKey fingerprints the fields Kaito refuses to change on a running workspace. Two
+// versions of a workspace with different keys need their workload deleted and created again.
+func ImmutableKey(ws *Workspace) string {
+	h := sha256.New()
+	for _, r := range diffRules {
+		if r.immutable {
+			fmt.Fprintf(h, "%s=%s\n", r.field, render(r.get(ws)))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }

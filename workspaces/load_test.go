@@ -290,3 +290,18 @@ func TestRebaseNamesFilesAsTheRepositoryDoes(t *testing.T) {
 	is.Equal(s.Workspaces[0].Source.Path, "clusters/prod/a.yaml")
 	is.Equal(s.Workspaces[0].Locate("inference.preset.name").Path, "clusters/prod/a.yaml")
 }
+
+func TestImmutableKeyChangesOnlyWithImmutableFields(t *testing.T) {
+	is := is.New(t)
+	key := func(doc string) string {
+		s := loadString(t, map[string]string{"a.yaml": doc}, Options{})
+		is.Equal(len(s.Problems), 0)
+		return ImmutableKey(s.Workspaces[0])
+	}
+	base := key(minimalWorkspace)
+	is.Equal(base, key(minimalWorkspace))
+	withAdapter := minimalWorkspace + "  adapters:\n  - source: {name: a, image: x.io/a:1}\n"
+	is.Equal(key(withAdapter), base) // adapters change in place
+	is.True(key(strings.Replace(minimalWorkspace, "Standard_NC6s_v3", "Standard_NC12s_v3", 1)) != base)
+	is.True(key(strings.Replace(minimalWorkspace, "apps: phi-3", "apps: phi-3b", 1)) != base)
+}

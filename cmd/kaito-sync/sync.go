@@ -166,7 +166,7 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		return nil
 	}
 	if manager != nil {
-		go repairDrift(ctx, manager, log)
+		go ksync.RepairDrift(ctx, manager, log)
 	}
 	ins := []<-chan trigger.Trigger{trigger.Poll(ctx, f.interval, 0.1)}
 	if local, ok := src.(source.Local); ok && f.watch {
@@ -218,23 +218,6 @@ func startWebhook(ctx context.Context, f syncFlags, log *slog.Logger) (<-chan tr
 	}()
 	log.Info("webhook listening", "addr", ln.Addr().String(), "path", "/hook")
 	return hook.C, nil
-}
-
-// repairDrift puts back what others changed in kaito-sync's objects, as the watch reports it.
-func repairDrift(ctx context.Context, m *apply.Manager, log *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ref := <-m.Drift():
-			c := m.Repair(ctx, ref)
-			if c.Err != nil {
-				log.Error("drift repair failed", "object", ref.String(), "err", c.Err)
-				continue
-			}
-			log.Info("drift repaired", "object", ref.String(), "workspace", c.Workspace)
-		}
-	}
 }
 
 func buildSource(f syncFlags) (source.Source, string, error) {
