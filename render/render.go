@@ -1,0 +1,388 @@
+// Package render turns a validated workspace into the Kubernetes objects Kaito would create for it,
+// through a Kustomize overlay: a shared base per preset family and runtime (bases/<base>/) and an
+// overlay per workspace (<namespace>/<name>/) that renames the base objects to the workspace and
+// sets what is its own. The overlay is built in memory with Kustomize's krusty; written to disk, the
+// same files give the same objects with the standard `kustomize build <namespace>/<name>`.
+//
+// Rendering is a pure function of the workspace, its companions, the catalog entries it uses and the
+// renderer version: the same input gives the same bytes. Results are cached by a hash of that input.
+package render
+
+import (
+	"bufio"
+	"bytes"
+	"container/list"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"path"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kaito-sync/kaito-sync/presets"
+	"github.com/kaito-sync/kaito-sync/workspaces"
+)
+
+// Version is the renderer's output version. Bump it whenever the objects rendered for an unchanged
+// workspace change, so that caches keyed by the render hash are invalidated.
+const Version = "1"
+
+// Labels and annotations kaito-sync puts on what it renders.
+const (
+	LabelManagedBy          = "app.kubernetes.io/managed-by"
+	ManagedBy               = "kaito-sync"
+	LabelWorkspace          = "kaito.sh/workspace"
+	LabelWorkspaceNamespace = "kaito.sh/workspacenamespace"
+
+	// AnnotationSourcePath and AnnotationSourceCommit say where an object was declared. They are set
+	// on the objects' metadata only, never on pod templates, so a new commit restarts no pod.
+	AnnotationSourcePath   = "kaito-sync/source-path"
+	AnnotationSourceCommit = "kaito-sync/source-commit"
+	// AnnotationConfigHash on a pod template is a hash of the inference config it reads, so a
+	// changed ConfigMap rolls the pods.
+	AnnotationConfigHash = "kaito-sync/config-hash"
+)
+
+// Source is where a workspace was read from, for the source annotations. Empty fields are left out.
+type Source struct{ Path, Commit string }
+
+// Result is one rendered workspace.
+type Result struct {
+	// Key is "namespace/name".
+	Key string
+	// Hash is the content hash of everything the objects are made of except Source: the workspace,
+	// its companions, the catalog entries it uses and the renderer version. The cache is keyed by it.
+	Hash string
+	// Overlay holds the Kustomize files, by path relative to an output folder:
+	// "bases/<base>/..." and "<namespace>/<name>/...". `kustomize build <folder>/<namespace>/<name>`
+	// gives Objects.
+	Overlay map[string][]byte
+	// Objects are the built objects in apply order: ConfigMaps, Secrets, PersistentVolumeClaims,
+	// Services, then the workload. Namespaces are not rendered; creating them is the applier's job.
+	Objects []*unstructured.Unstructured
+}
+
+// OverlayDir is the folder of the workspace's overlay inside Overlay.
+func (r *Result) OverlayDir() string { return r.Key }
+
+// Renderer renders workspaces against a catalog and caches the results. It is safe for concurrent use.
+type Renderer struct {
+	cat *presets.Catalog
+
+	builds atomic.Int64 // krusty runs, for tests
+
+	mu    sync.Mutex
+	cache map[string]*list.Element // hash → element of lru holding *entry
+	lru   *list.List               // most recently used first
+	max   int
+}
+
+// DefaultCacheSize bounds the render cache, in workspaces. The least recently rendered are dropped.
+const DefaultCacheSize = 4096
+
+// New returns a Renderer for the catalog.
+func New(cat *presets.Catalog) *Renderer {
+	return &Renderer{cat: cat, cache: map[string]*list.Element{}, lru: list.New(), max: DefaultCacheSize}
+}
+
+// entry is a cached render: everything that does not depend on Source, and the objects as built.
+type entry struct {
+	hash  string
+	dir   string            // "<namespace>/<name>"
+	files map[string][]byte // the overlay without kustomization.yaml and source.yaml
+	// kustomization.yaml with and without the source transformer
+	kustWithSource, kustNoSource []byte
+	objects                      []*unstructured.Unstructured // as built with some Source; restamped on the way out
+}
+
+// Render renders one workspace. companions are those the workspace references (see
+// workspaces.References); a companion shared by several workspaces (Owners, filled by
+// workspaces.Check) is rendered only with the first of them, so exactly one workspace applies it.
+// The workspace must be valid: Render does not repeat the validator's checks, but it fails rather
+// than render something Kaito would not.
+func (r *Renderer) Render(ws *workspaces.Workspace, companions []*workspaces.Companion, src Source) (*Result, error) {
+	res, err := r.render(ws, companions, src)
+	if err != nil {
+		key := "?"
+		if ws != nil {
+			key = ws.Key()
+		}
+		return nil, fmt.Errorf("workspace %s: render failed: %w", key, err)
+	}
+	return res, nil
+}
+
+func (r *Renderer) render(ws *workspaces.Workspace, companions []*workspaces.Companion, src Source) (*Result, error) {
+	if ws == nil {
+		return nil, errors.New("no workspace")
+	}
+	in, err := newInput(r.cat, ws, companions)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := in.hash()
+	if err != nil {
+		return nil, err
+	}
+	if e := r.lookup(hash); e != nil {
+		return e.result(ws.Key(), src)
+	}
+	e, err := in.plan()
+	if err != nil {
+		return nil, err
+	}
+	e.hash = hash
+	r.builds.Add(1)
+	if err := e.build(src); err != nil {
+		return nil, err
+	}
+	r.store(e)
+	return e.result(ws.Key(), src)
+}
+
+func (r *Renderer) lookup(hash string) *entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	el, ok := r.cache[hash]
+	if !ok {
+		return nil
+	}
+	r.lru.MoveToFront(el)
+	return el.Value.(*entry)
+}
+
+func (r *Renderer) store(e *entry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if el, ok := r.cache[e.hash]; ok { // rendered concurrently by another caller: keep one
+		r.lru.MoveToFront(el)
+		return
+	}
+	r.cache[e.hash] = r.lru.PushFront(e)
+	for r.lru.Len() > r.max {
+		old := r.lru.Remove(r.lru.Back()).(*entry)
+		delete(r.cache, old.hash)
+	}
+}
+
+// CacheLen is the number of cached renders.
+func (r *Renderer) CacheLen() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lru.Len()
+}
+
+// hash covers all that the render reads, except the source annotations.
+func (in *input) hash() (string, error) {
+	ws := *in.ws
+	ws.Status = nil // written by Kaito, never rendered
+	type companion struct {
+		Kind, Namespace, Name string
+		Owners                []string
+		Object                any
+	}
+	var comps []companion
+	for _, c := range in.companions {
+		comps = append(comps, companion{c.Kind, c.Namespace, c.Name, c.Owners, c.Object})
+	}
+	material := struct {
+		Version    string
+		Templates  string
+		Workspace  workspaces.Workspace
+		Companions []companion
+		Model      *presets.Model
+		SKU        *presets.SKU
+	}{Version, templatesDigest(), ws, comps, in.model, in.sku}
+	b, err := json.Marshal(material)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// templatesDigest hashes the embedded base templates and defaults, so that editing them
+// invalidates cached renders even without a Version bump.
+var templatesDigest = sync.OnceValue(func() string {
+	h := sha256.New()
+	entries, _ := basesFS.ReadDir("bases")
+	for _, e := range entries {
+		b, _ := basesFS.ReadFile("bases/" + e.Name())
+		fmt.Fprintf(h, "%s %d\n", e.Name(), len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+})
+
+// sourceAnnotations are the annotations Source stands for.
+func sourceAnnotations(src Source) map[string]string {
+	a := map[string]string{}
+	if src.Path != "" {
+		a[AnnotationSourcePath] = src.Path
+	}
+	if src.Commit != "" {
+		a[AnnotationSourceCommit] = src.Commit
+	}
+	return a
+}
+
+// sourceFile is the transformer that sets the source annotations on every object's metadata. It is
+// written by hand, not by the YAML encoder, because it is made on every render, cache hits
+// included; the values are JSON strings, which YAML reads as double-quoted scalars.
+func sourceFile(src Source) []byte {
+	var b bytes.Buffer
+	b.WriteString(`# Where this workspace was declared. Set on the metadata of every object only: pod templates
+# are left alone, so a new commit restarts no pod.
+apiVersion: builtin
+kind: AnnotationsTransformer
+metadata:
+  name: source
+annotations:
+`)
+	ann := sourceAnnotations(src)
+	for _, k := range sortedKeys(ann) {
+		v, _ := json.Marshal(ann[k])
+		fmt.Fprintf(&b, "  %s: %s\n", k, v)
+	}
+	b.WriteString(`fieldSpecs:
+  - path: metadata/annotations
+    create: true
+`)
+	return b.Bytes()
+}
+
+// overlayFiles returns every file of the overlay for src, by path relative to the output folder.
+func (e *entry) overlayFiles(src Source) map[string][]byte {
+	out := make(map[string][]byte, len(e.files)+2)
+	for p, b := range e.files {
+		out[p] = b
+	}
+	if len(sourceAnnotations(src)) > 0 {
+		out[path.Join(e.dir, "kustomization.yaml")] = e.kustWithSource
+		out[path.Join(e.dir, sourceFileName)] = sourceFile(src)
+	} else {
+		out[path.Join(e.dir, "kustomization.yaml")] = e.kustNoSource
+	}
+	return out
+}
+
+// build runs krusty over the overlay on an in-memory filesystem.
+func (e *entry) build(src Source) error {
+	files := e.overlayFiles(src)
+	fs := filesys.MakeFsInMemory()
+	for p, b := range files {
+		if err := fs.WriteFile("/"+p, b); err != nil {
+			return err
+		}
+	}
+	opts := krusty.MakeDefaultOptions()
+	opts.Reorder = krusty.ReorderOptionUnspecified // the kustomization sets sortOptions
+	k := krusty.MakeKustomizer(opts)
+	m, err := k.Run(fs, "/"+e.dir)
+	if err != nil {
+		return fmt.Errorf("kustomize build %s: %w", e.dir, err)
+	}
+	out, err := m.AsYaml()
+	if err != nil {
+		return err
+	}
+	e.objects, err = decodeObjects(out)
+	return err
+}
+
+// decodeObjects reads a multi-document YAML stream into objects, in order.
+func decodeObjects(data []byte) ([]*unstructured.Unstructured, error) {
+	var objs []*unstructured.Unstructured
+	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			return objs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		j, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			return nil, err
+		}
+		if string(j) == "null" {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(j); err != nil {
+			return nil, err
+		}
+		objs = append(objs, u)
+	}
+}
+
+// result hands out a copy of the cached render with src's annotations stamped on, exactly as the
+// source transformer in the overlay sets them.
+func (e *entry) result(key string, src Source) (*Result, error) {
+	files := e.overlayFiles(src)
+	ann := sourceAnnotations(src)
+	objs := make([]*unstructured.Unstructured, len(e.objects))
+	for i, o := range e.objects {
+		c := o.DeepCopy()
+		a := c.GetAnnotations()
+		for _, k := range []string{AnnotationSourcePath, AnnotationSourceCommit} {
+			if v, ok := ann[k]; ok {
+				if a == nil {
+					a = map[string]string{}
+				}
+				a[k] = v
+			} else {
+				delete(a, k)
+			}
+		}
+		if len(a) == 0 {
+			a = nil
+		}
+		c.SetAnnotations(a)
+		objs[i] = c
+	}
+	return &Result{Key: key, Hash: e.hash, Overlay: files, Objects: objs}, nil
+}
+
+// MarshalObjects writes objects as a multi-document YAML stream, keys in a reader's order.
+func MarshalObjects(objs []*unstructured.Unstructured) ([]byte, error) {
+	var b bytes.Buffer
+	for _, o := range objs {
+		y, err := marshalYAML(o.Object)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString("---\n")
+		b.Write(y)
+	}
+	return b.Bytes(), nil
+}
+
+// NormalizeYAML re-encodes a multi-document YAML stream (kustomize's output, or ours) the way
+// MarshalObjects does, so two streams that hold the same objects in the same order compare equal
+// byte for byte whatever their formatting.
+func NormalizeYAML(data []byte) ([]byte, error) {
+	objs, err := decodeObjects(data)
+	if err != nil {
+		return nil, err
+	}
+	return MarshalObjects(objs)
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
