@@ -126,8 +126,16 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 	if err != nil {
 		return fail("%v", err)
 	}
-	if err := m.ensureNamespace(ctx, ref.Namespace); err != nil {
+	missingNS, err := m.ensureNamespace(ctx, ref.Namespace)
+	if err != nil {
 		return fail("namespace: %v", err)
+	}
+	if missingNS {
+		// A dry run creates no namespace, and the API server refuses objects in a missing one. The
+		// object is checked in "default" instead: validation and defaulting do not depend on the
+		// namespace.
+		obj.SetNamespace("default")
+		change.Reason = "namespace " + ref.Namespace + " would be created"
 	}
 	live, exists := m.live(obj.GroupVersionKind(), ref.Namespace, ref.Name)
 	if exists && live.GetAnnotations()[AnnotationHash] == obj.GetAnnotations()[AnnotationHash] && live.GetDeletionTimestamp() == nil {
@@ -139,12 +147,11 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 		change.Reason = "a field that cannot change in place changed"
 		return m.recreate(ctx, change, k, obj)
 	}
-	client := m.dyn.Resource(k.gvr).Namespace(ref.Namespace)
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	if m.opts.DryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	_, err = client.Apply(ctx, ref.Name, obj, opts)
+	_, err = m.dyn.Resource(k.gvr).Namespace(obj.GetNamespace()).Apply(ctx, ref.Name, obj, opts)
 	if err != nil && exists && isImmutable(err) {
 		change.Reason = "the API server refused an in-place change: " + shortReason(err)
 		return m.recreate(ctx, change, k, obj)
@@ -223,22 +230,24 @@ func (m *Manager) forget(ref ObjectRef) {
 
 // ensureNamespace creates a missing namespace. kaito-sync never deletes namespaces: they may hold
 // what it does not own.
-func (m *Manager) ensureNamespace(ctx context.Context, ns string) error {
+//
+// It reports a namespace that is missing and, in a dry run, stays missing.
+func (m *Manager) ensureNamespace(ctx context.Context, ns string) (missing bool, err error) {
 	if ns == "" {
-		return nil
+		return false, nil
 	}
 	if _, ok := m.namespaces.Load(ns); ok {
-		return nil
+		return false, nil
 	}
 	nsClient := m.dyn.Resource(namespacesGVR)
 	if _, err := nsClient.Get(ctx, ns, metav1.GetOptions{}); err == nil {
 		m.namespaces.Store(ns, true)
-		return nil
+		return false, nil
 	} else if !apierrors.IsNotFound(err) {
-		return err
+		return false, err
 	}
 	if m.opts.DryRun {
-		return nil
+		return true, nil
 	}
 	obj := &unstructured.Unstructured{}
 	obj.SetAPIVersion("v1")
@@ -246,8 +255,8 @@ func (m *Manager) ensureNamespace(ctx context.Context, ns string) error {
 	obj.SetName(ns)
 	obj.SetLabels(map[string]string{"app.kubernetes.io/created-by": ManagedByValue})
 	if _, err := nsClient.Create(ctx, obj, metav1.CreateOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
+		return false, err
 	}
 	m.namespaces.Store(ns, true)
-	return nil
+	return false, nil
 }

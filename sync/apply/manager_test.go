@@ -272,3 +272,14 @@ func TestDryRunChangesNothing(t *testing.T) {
 	_, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "dry", metav1.GetOptions{})
 	is.True(err != nil) // not persisted
 }
+
+func TestDryRunInAMissingNamespace(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	m := newManager(t, Options{DryRun: true})
+	cs := m.Apply(ctx, Workspace{Key: "not-there-yet/ws", Objects: []*unstructured.Unstructured{configMap(t, "not-there-yet", "dry", "x")}})
+	is.Equal(actions(cs), "ConfigMap/dry=created")
+	is.Equal(cs.Entries[0].Reason, "namespace not-there-yet would be created")
+	_, err := env.Client.CoreV1().Namespaces().Get(ctx, "not-there-yet", metav1.GetOptions{})
+	is.True(err != nil) // nothing created
+}
