@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kaito-sync/kaito-sync/presets"
+	"github.com/kaito-sync/kaito-sync/provision"
 	"github.com/kaito-sync/kaito-sync/render"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/sync/source"
@@ -28,6 +29,9 @@ type Options struct {
 	// a bad merge must not wipe a cluster.
 	AllowMassPrune bool
 	Logger         *slog.Logger
+	// Provisioner gets GPU nodes for valid workspaces and releases those of removed ones; nil means
+	// the cluster's nodes are used as they are.
+	Provisioner provision.Provisioner
 }
 
 // Reconciler runs syncs from a Source to a Target. Syncs are serialised by the caller (Run).
@@ -61,6 +65,8 @@ type Result struct {
 	RenderErrors map[string]error
 	// PruneBlocked says why nothing was pruned, when something would have been.
 	PruneBlocked string
+	// Nodes is the provisioner's state per workspace key, when a provisioner is configured.
+	Nodes map[string]provision.NodeState
 }
 
 // Failed reports whether anything in the sync failed: a problem, a render, an apply or a delete.
@@ -70,7 +76,7 @@ func (r *Result) Failed() bool {
 
 // SyncOnce fetches, loads, renders, applies and prunes once.
 func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
-	res := &Result{Started: time.Now(), RenderErrors: map[string]error{}}
+	res := &Result{Started: time.Now(), RenderErrors: map[string]error{}, Nodes: map[string]provision.NodeState{}}
 	defer func() { res.Duration = time.Since(res.Started) }()
 
 	snap, err := r.src.Fetch(ctx)
@@ -113,6 +119,9 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 		rendered[ws.Key()] = true
 	}
 
+	// Nodes are asked for before the workload is applied; a workload whose nodes are not ready yet
+	// is applied all the same and waits Pending, so the user sees it and its reason at once.
+	r.ensureNodes(ctx, valid, res)
 	res.Changes = r.target.Apply(ctx, desired)
 	applied := map[string]bool{}
 	for _, ws := range desired {
@@ -132,6 +141,9 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 	for _, key := range slices.Sorted(maps.Keys(prunes)) {
 		res.Changes.Append(r.target.Delete(ctx, key, prunes[key]))
 	}
+	if blocked == "" {
+		r.releaseNodes(ctx, set, res)
+	}
 	if err := r.target.Finish(ctx, snap); err != nil {
 		return res, fmt.Errorf("finish: %w", err)
 	}
@@ -146,20 +158,7 @@ func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired
 	if err != nil {
 		return nil, "", fmt.Errorf("inventory: %w", err)
 	}
-	declared := map[string]bool{}
-	for _, ws := range set.Workspaces {
-		declared[ws.Key()] = true
-	}
-	anonymous := false
-	for _, p := range set.Problems {
-		switch {
-		case p.Severity != workspaces.Error:
-		case p.Workspace == "":
-			anonymous = true // a document whose workspace we cannot name: it could be any of them
-		case !isKindKey(p.Workspace):
-			declared[p.Workspace] = true // e.g. a workspace with an unsupported apiVersion
-		}
-	}
+	declared, anonymous := declaredKeys(set)
 
 	plan := map[string][]apply.ObjectRef{}
 	var gone []string
@@ -171,17 +170,7 @@ func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired
 		plan[key] = refs
 	}
 	slices.Sort(gone)
-	var blocked string
-	switch {
-	case len(gone) == 0:
-	case !set.Complete():
-		blocked = fmt.Sprintf("files did not load completely (%s)", strings.Join(set.Broken, ", "))
-	case anonymous:
-		blocked = "a document could not be tied to a workspace"
-	case !r.opts.AllowMassPrune && (len(gone) == len(inv) || 2*len(gone) > len(inv)):
-		blocked = fmt.Sprintf("it would remove %d of %d workspaces (%s); pass --allow-mass-prune if that is meant",
-			len(gone), len(inv), strings.Join(gone, ", "))
-	}
+	blocked := r.pruneGuard(set, anonymous, gone, len(inv))
 	if blocked != "" {
 		r.log.Warn("prune refused", "reason", blocked)
 		plan = map[string][]apply.ObjectRef{}
@@ -203,6 +192,42 @@ func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired
 		}
 	}
 	return plan, blocked, nil
+}
+
+// declaredKeys are the workspaces Git still declares, valid or not, including those named only by
+// a problem (a workspace with an unsupported apiVersion). anonymous reports an error in a document
+// that could not be tied to any workspace: it could be any of them.
+func declaredKeys(set *workspaces.Set) (declared map[string]bool, anonymous bool) {
+	declared = map[string]bool{}
+	for _, ws := range set.Workspaces {
+		declared[ws.Key()] = true
+	}
+	for _, p := range set.Problems {
+		switch {
+		case p.Severity != workspaces.Error:
+		case p.Workspace == "":
+			anonymous = true
+		case !isKindKey(p.Workspace):
+			declared[p.Workspace] = true
+		}
+	}
+	return declared, anonymous
+}
+
+// pruneGuard says why removing the gone workspaces out of total must not happen, or "".
+func (r *Reconciler) pruneGuard(set *workspaces.Set, anonymous bool, gone []string, total int) string {
+	switch {
+	case len(gone) == 0:
+		return ""
+	case !set.Complete():
+		return fmt.Sprintf("files did not load completely (%s)", strings.Join(set.Broken, ", "))
+	case anonymous:
+		return "a document could not be tied to a workspace"
+	case !r.opts.AllowMassPrune && (len(gone) == total || 2*len(gone) > total):
+		return fmt.Sprintf("it would remove %d of %d workspaces (%s); pass --allow-mass-prune if that is meant",
+			len(gone), total, strings.Join(gone, ", "))
+	}
+	return ""
 }
 
 // isKindKey tells a companion's or a foreign object's problem key ("Kind/ns/name") from a

@@ -1,0 +1,87 @@
+package sync
+
+import (
+	"context"
+	"strings"
+
+	"github.com/kaito-sync/kaito-sync/provision"
+	"github.com/kaito-sync/kaito-sync/sync/apply"
+	"github.com/kaito-sync/kaito-sync/workspaces"
+)
+
+// needOf is what a workspace asks of its nodes.
+func (r *Reconciler) needOf(ws *workspaces.Workspace) provision.Need {
+	n := provision.Need{
+		Workspace:      ws.Key(),
+		InstanceType:   ws.InstanceType(),
+		Count:          ws.NodeCount(),
+		PreferredNodes: ws.Resource.PreferredNodes,
+		Labels:         map[string]string{},
+	}
+	if ws.Tuning != nil {
+		n.Count = 1
+	}
+	if ws.Resource.LabelSelector != nil {
+		for k, v := range ws.Resource.LabelSelector.MatchLabels {
+			n.Labels[k] = v
+		}
+	}
+	if sku, ok := r.cat.SKU(n.InstanceType); ok {
+		n.InstanceType = sku.Name
+		n.GPUsPerNode = sku.GPUCount
+	}
+	if m, ok := r.cat.Model(ws.PresetName()); ok {
+		n.DiskGiB = m.DiskGiB
+		if n.GPUsPerNode == 0 {
+			n.GPUsPerNode = max(m.GPUCount, 1)
+		}
+	}
+	return n
+}
+
+func (r *Reconciler) ensureNodes(ctx context.Context, valid []*workspaces.Workspace, res *Result) {
+	if r.opts.Provisioner == nil {
+		return
+	}
+	for _, ws := range valid {
+		state, err := r.opts.Provisioner.Ensure(ctx, r.needOf(ws))
+		if err != nil {
+			state = provision.NodeState{Reason: "ProvisioningFailed", Message: err.Error()}
+			r.log.Error("nodes", "workspace", ws.Key(), "err", err)
+		}
+		res.Nodes[ws.Key()] = state
+	}
+}
+
+// releaseNodes gives back the nodes of workspaces Git no longer declares: those whose objects were
+// pruned in this sync, and, for garbage collection, any the provisioner still holds for a
+// workspace that is declared nowhere. Callers only get here when pruning was allowed.
+func (r *Reconciler) releaseNodes(ctx context.Context, set *workspaces.Set, res *Result) {
+	if r.opts.Provisioner == nil {
+		return
+	}
+	declared, anonymous := declaredKeys(set)
+	held, err := r.opts.Provisioner.List(ctx)
+	if err != nil {
+		r.log.Error("listing provisioned nodes", "err", err)
+		return
+	}
+	var gone []string
+	for _, key := range held {
+		if !declared[key] {
+			gone = append(gone, key)
+		}
+	}
+	// The same guard as for objects: node pools are the costly thing to lose by mistake.
+	if blocked := r.pruneGuard(set, anonymous, gone, len(held)); blocked != "" {
+		res.PruneBlocked = blocked
+		return
+	}
+	for _, key := range gone {
+		c := apply.Change{Object: apply.ObjectRef{Kind: "NodePool", Name: strings.ReplaceAll(key, "/", ".")}, Workspace: key, Action: apply.Deleted}
+		if err := r.opts.Provisioner.Release(ctx, key); err != nil {
+			c.Action, c.Err = apply.Failed, err
+		}
+		res.Changes.Add(c)
+	}
+}
