@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -189,4 +190,17 @@ func TestAuthFromFileAndEnv(t *testing.T) {
 	is.Equal(a, nil)
 	_, err = AuthOptions{SSHKeyFile: "/does/not/exist"}.Auth("git@github.com:org/r.git")
 	is.True(err != nil)
+}
+
+func TestFetchErrorsNeverCarryCredentials(t *testing.T) {
+	is := is.New(t)
+	// Port 1 on loopback refuses at once; the error must still not show the token.
+	for _, u := range []string{
+		"http://bot:s3cr3t-token@127.0.0.1:1/org/repo.git",
+		"https://bot:s3cr3t-token@127.0.0.1:1/org/repo.git",
+	} {
+		_, err := NewGit(GitOptions{URL: u}).Fetch(context.Background())
+		is.True(err != nil)
+		is.True(!strings.Contains(err.Error(), "s3cr3t-token")) // redacted
+	}
 }
