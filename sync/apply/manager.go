@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -175,26 +176,12 @@ func (m *Manager) Inventory() map[string][]ObjectRef {
 }
 
 func compareRefs(a, b ObjectRef) int {
-	if ra, rb := rankOf(a.Kind), rankOf(b.Kind); ra != rb {
-		return ra - rb
-	}
-	if c := cmpString(a.Kind, b.Kind); c != 0 {
-		return c
-	}
-	if c := cmpString(a.Namespace, b.Namespace); c != 0 {
-		return c
-	}
-	return cmpString(a.Name, b.Name)
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Or(
+		cmp.Compare(rankOf(a.Kind), rankOf(b.Kind)),
+		cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.Namespace, b.Namespace),
+		cmp.Compare(a.Name, b.Name),
+	)
 }
 
 func rankOf(kindName string) int {
