@@ -143,6 +143,26 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 		change.Action = Unchanged
 		return change
 	}
+	if !exists {
+		// Not in this root's cache: either new, or someone else's object with the same name. Taking
+		// over another owner's object (a Kaito operator's StatefulSet, another kaito-sync's) would
+		// break what is running there, so it is refused.
+		other, err := m.dyn.Resource(k.gvr).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err) || (err != nil && missingNS):
+		case err != nil:
+			return fail("%v", err)
+		case other.GetLabels()[LabelSyncRoot] != m.opts.Root:
+			owner := other.GetLabels()[LabelManagedBy]
+			if owner == "" {
+				owner = "nothing"
+			}
+			return fail("an object with this name already exists and is not this kaito-sync's (managed by %s, sync root %q); "+
+				"rename the workspace, or delete the object to let kaito-sync create it", owner, other.GetLabels()[LabelSyncRoot])
+		default:
+			exists, live = true, other // ours; the watch has not delivered it yet
+		}
+	}
 	if exists && live.GetAnnotations()[AnnotationRecreateKey] != obj.GetAnnotations()[AnnotationRecreateKey] {
 		change.Reason = "a field that cannot change in place changed"
 		return m.recreate(ctx, change, k, obj)

@@ -283,3 +283,18 @@ func TestDryRunInAMissingNamespace(t *testing.T) {
 	_, err := env.Client.CoreV1().Namespaces().Get(ctx, "not-there-yet", metav1.GetOptions{})
 	is.True(err != nil) // nothing created
 }
+
+func TestApplyNeverTakesOverAnotherOwnersObject(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	_, err := env.Client.CoreV1().ConfigMaps(ns).Create(ctx, configMapTyped(ns, "running"), metav1.CreateOptions{})
+	is.NoErr(err)
+	m := newManager(t, Options{})
+	cs := m.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{configMap(t, ns, "running", "mine now")}})
+	is.Equal(actions(cs), "ConfigMap/running=failed")
+	is.True(strings.Contains(cs.Entries[0].Err.Error(), "already exists and is not this kaito-sync's"))
+	live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "running", metav1.GetOptions{})
+	is.NoErr(err)
+	is.Equal(live.Data["a"], "b") // untouched
+}
