@@ -6,20 +6,24 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kaito-sync/kaito-sync/presets"
+	"github.com/kaito-sync/kaito-sync/provision"
 	ksync "github.com/kaito-sync/kaito-sync/sync"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/sync/source"
@@ -43,6 +47,7 @@ type syncFlags struct {
 	webhookAddr        string
 	webhookSecretFile  string
 	watch              bool
+	provision          *provisionFlags
 }
 
 func newSyncCmd() *cobra.Command {
@@ -88,6 +93,7 @@ With --once it syncs and exits: 0 when everything synced, 1 when anything failed
 	fl.StringVar(&f.webhookAddr, "webhook-addr", "", "listen address for push webhooks (POST /hook), e.g. :9292")
 	fl.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the webhook secret (GitHub HMAC, GitLab token or bearer token)")
 	fl.BoolVar(&f.watch, "watch", true, "with a local folder in --repo, sync when its files change (fsnotify)")
+	f.provision = addProvisionFlags(fl)
 	return cmd
 }
 
@@ -152,10 +158,24 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		return usageErrorf("unknown --target %q: use cluster, git or dir", f.target)
 	}
 
+	var prov provision.Provisioner
+	if f.provision != nil && f.provision.provisioner != "" && f.provision.provisioner != "none" {
+		if f.target != "cluster" {
+			return usageErrorf("--provisioner %s needs --target cluster", f.provision.provisioner)
+		}
+		kube, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return err
+		}
+		if prov, err = f.provision.build(ctx, kube, log); err != nil {
+			return err
+		}
+	}
 	r := ksync.NewReconciler(src, target, presets.Default(), ksync.Options{
 		Load:           workspaces.Options{AllowSecrets: f.allowSecrets, DefaultNamespace: f.defaultNamespace},
 		AllowMassPrune: f.allowMassPrune,
 		Logger:         log,
+		Provisioner:    prov,
 	})
 	if f.once {
 		res, err := r.SyncOnce(ctx)
@@ -283,6 +303,11 @@ func printResult(out io.Writer, res *ksync.Result, err error, verbose bool) {
 			ws = "-"
 		}
 		fmt.Fprintf(out, "%s: %s\n", ws, c.String())
+	}
+	for _, key := range slices.Sorted(maps.Keys(res.Nodes)) {
+		if st := res.Nodes[key]; !st.Ready || verbose {
+			fmt.Fprintf(out, "%s: nodes %s: %s\n", key, st.Reason, st.Message)
+		}
 	}
 	for key, rerr := range res.RenderErrors {
 		fmt.Fprintf(out, "%s: render failed: %v\n", key, rerr)
