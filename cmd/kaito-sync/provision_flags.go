@@ -27,6 +27,8 @@ type provisionFlags struct {
 	cluster       string
 	armEndpoint   string
 	pollInterval  time.Duration
+	// root is the sync root the pools are tagged with; set by the sync command.
+	root string
 }
 
 func addProvisionFlags(fs *pflag.FlagSet) *provisionFlags {
@@ -79,7 +81,7 @@ func (f *provisionFlags) build(ctx context.Context, kube kubernetes.Interface, l
 	}
 	pools, err := aks.New(ctx, aks.Config{
 		SubscriptionID: f.subscription, ResourceGroup: f.resourceGroup, Cluster: f.cluster,
-		Credential: cred, ClientOptions: opts, PollInterval: f.pollInterval, Logger: log,
+		Credential: cred, ClientOptions: opts, PollInterval: f.pollInterval, Logger: log, Root: f.root,
 	}, kube)
 	if err != nil {
 		return nil, err

@@ -130,7 +130,9 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		if cfgErr != nil {
 			return usageErrorf("--target cluster: %v", cfgErr)
 		}
-		manager, err = apply.New(cfg, apply.Options{Root: apply.RootID(repoID, f.branch, f.path), Namespaces: f.namespaces, DryRun: f.dryRun})
+		root := apply.RootID(repoID, f.branch, f.path)
+		f.provision.root = root
+		manager, err = apply.New(cfg, apply.Options{Root: root, Namespaces: f.namespaces, DryRun: f.dryRun})
 		if err != nil {
 			return err
 		}

@@ -31,6 +31,9 @@ type Config struct {
 	// MaxBackoff; defaults 30s and 10m.
 	Backoff, MaxBackoff time.Duration
 	Logger              *slog.Logger
+	// Root identifies this kaito-sync instance (apply.RootID); pools are tagged with it and only
+	// pools carrying it are adopted or collected.
+	Root string
 }
 
 // Provisioner manages the agent pools of one AKS cluster.

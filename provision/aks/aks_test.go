@@ -292,3 +292,29 @@ func testLogger() *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
+
+func TestInstancesWithDifferentRootsLeaveEachOthersPoolsAlone(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	c := newCloud(t, akstest.Options{})
+	newWithRoot := func(root string) *aks.Provisioner {
+		p, err := aks.New(ctx, aks.Config{
+			SubscriptionID: "sub", ResourceGroup: "rg", Cluster: "aks1", Root: root,
+			Credential: c.srv.Credential(), ClientOptions: c.srv.ClientOptions(),
+			Logger: testLogger(), PollInterval: 5 * time.Millisecond, Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+		}, c.kube)
+		is.NoErr(err)
+		return p
+	}
+	a, b := newWithRoot("rootA"), newWithRoot("rootB")
+	until(t, a, need("team/ws", 1), ready)
+	pool := c.srv.Pools()[aks.PoolName("team/ws")]
+	is.Equal(*pool.Properties.Tags[aks.TagRoot], "rootA")
+
+	held, err := b.List(ctx)
+	is.NoErr(err)
+	is.Equal(len(held), 0) // b does not see a's pool as its own, so it can never collect it
+	held, err = a.List(ctx)
+	is.NoErr(err)
+	is.Equal(held, []string{"team/ws"})
+}

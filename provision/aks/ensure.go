@@ -42,7 +42,7 @@ func (p *Provisioner) Ensure(ctx context.Context, need provision.Need) (provisio
 		if !f.NotFound {
 			return p.failed(f), nil
 		}
-		want := desiredPool(need)
+		want := desiredPool(need, p.cfg.Root)
 		o := p.start(pool, p.newOp("create", "creating "+desc, need), func(ctx context.Context, o *op) error {
 			return p.put(ctx, pool, want, o)
 		})
@@ -50,7 +50,7 @@ func (p *Provisioner) Ensure(ctx context.Context, need provision.Need) (provisio
 	}
 
 	have := &got.AgentPool
-	if ws, ok := owned(have); !ok || ws != need.Workspace {
+	if ws, ok := owned(have, p.cfg.Root); !ok || ws != need.Workspace {
 		return provision.NodeState{Reason: provision.ReasonProvisioningFailed,
 			Message: fmt.Sprintf("agent pool %s: exists but is not kaito-sync's pool for %s (tags %v): left alone", pool, need.Workspace, valueMap(have.Properties.Tags))}, nil
 	}
@@ -66,7 +66,7 @@ func (p *Provisioner) Ensure(ctx context.Context, need provision.Need) (provisio
 		return o.progress(), nil
 	}
 
-	want := desiredPool(need)
+	want := desiredPool(need, p.cfg.Root)
 	replace, update := drift(*have, want)
 	if state(have) == "Failed" && replace == "" {
 		update = "repairing a Failed pool"
@@ -179,7 +179,7 @@ func (p *Provisioner) Holds(ctx context.Context, workspace string) (bool, error)
 		}
 		return false, err
 	}
-	ws, ok := owned(&got.AgentPool)
+	ws, ok := owned(&got.AgentPool, p.cfg.Root)
 	return ok && ws == workspace, nil
 }
 
@@ -228,7 +228,7 @@ func (p *Provisioner) List(ctx context.Context) ([]string, error) {
 	listed := map[string]string{}
 	var out []string
 	for _, ap := range pools {
-		ws, ok := owned(ap)
+		ws, ok := owned(ap, p.cfg.Root)
 		if !ok || ap.Name == nil {
 			continue
 		}

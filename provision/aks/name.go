@@ -11,7 +11,9 @@ import (
 const (
 	TagManagedBy = "managed-by"
 	TagWorkspace = "kaito-sync-workspace"
-	ManagedBy    = "kaito-sync"
+	// TagRoot names the kaito-sync instance (its sync root: repository, branch, path).
+	TagRoot   = "kaito-sync-root"
+	ManagedBy = "kaito-sync"
 )
 
 // poolNameRE is what AKS accepts for a Linux user pool name.

@@ -34,8 +34,12 @@ func nodeLabels(need provision.Need) map[string]string {
 	return l
 }
 
-// desiredPool is the agent pool a need asks for.
-func desiredPool(need provision.Need) armcontainerservice.AgentPool {
+// desiredPool is the agent pool a need asks for; root, when set, names the kaito-sync instance.
+func desiredPool(need provision.Need, root string) armcontainerservice.AgentPool {
+	tags := map[string]string{TagManagedBy: ManagedBy, TagWorkspace: need.Workspace}
+	if root != "" {
+		tags[TagRoot] = root
+	}
 	props := &armcontainerservice.ManagedClusterAgentPoolProfileProperties{
 		Count:      to.Ptr(int32(max(need.Count, 1))),
 		VMSize:     to.Ptr(need.InstanceType),
@@ -44,7 +48,7 @@ func desiredPool(need provision.Need) armcontainerservice.AgentPool {
 		Type:       to.Ptr(armcontainerservice.AgentPoolTypeVirtualMachineScaleSets),
 		NodeLabels: ptrMap(nodeLabels(need)),
 		NodeTaints: []*string{to.Ptr(SKUTaint)},
-		Tags:       ptrMap(map[string]string{TagManagedBy: ManagedBy, TagWorkspace: need.Workspace}),
+		Tags:       ptrMap(tags),
 	}
 	if need.DiskGiB > 0 {
 		props.OSDiskSizeGB = to.Ptr(int32(need.DiskGiB))
@@ -75,13 +79,15 @@ func drift(have, want armcontainerservice.AgentPool) (replace, update string) {
 	return "", strings.Join(changes, ", ")
 }
 
-// owned reports whether a pool carries kaito-sync's tag, and for which workspace.
-func owned(p *armcontainerservice.AgentPool) (workspace string, ok bool) {
+// owned reports whether a pool carries kaito-sync's tags — and, when root is set, this
+// instance's root — and for which workspace. Two kaito-sync instances on one cluster must never
+// collect each other's pools.
+func owned(p *armcontainerservice.AgentPool, root string) (workspace string, ok bool) {
 	if p == nil || p.Properties == nil {
 		return "", false
 	}
 	t := valueMap(p.Properties.Tags)
-	if t[TagManagedBy] != ManagedBy || t[TagWorkspace] == "" {
+	if t[TagManagedBy] != ManagedBy || t[TagWorkspace] == "" || (root != "" && t[TagRoot] != root) {
 		return "", false
 	}
 	return t[TagWorkspace], true
