@@ -15,6 +15,7 @@ func newRootCmd() *cobra.Command {
 		newValidateCmd(),
 		newSyncCmd(),
 		newRenderCmd(),
+		newStatusCmd(),
 		newPresetsCmd(),
 		newSKUsCmd(),
 		newVersionCmd(),

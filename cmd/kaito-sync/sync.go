@@ -48,6 +48,7 @@ type syncFlags struct {
 	webhookSecretFile  string
 	watch              bool
 	provision          *provisionFlags
+	status             *statusFlags
 }
 
 func newSyncCmd() *cobra.Command {
@@ -94,6 +95,7 @@ With --once it syncs and exits: 0 when everything synced, 1 when anything failed
 	fl.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the webhook secret (GitHub HMAC, GitLab token or bearer token)")
 	fl.BoolVar(&f.watch, "watch", true, "with a local folder in --repo, sync when its files change (fsnotify)")
 	f.provision = addProvisionFlags(fl)
+	f.status = addStatusFlags(fl)
 	return cmd
 }
 
@@ -173,6 +175,32 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 			return err
 		}
 	}
+	// The status branch: computed from the cluster when there is one, from the sync alone in
+	// hydrate mode. A dry run publishes nothing.
+	var statusCfg *rest.Config
+	if f.target == "cluster" {
+		statusCfg = cfg
+	}
+	if f.dryRun {
+		f.status = nil
+	}
+	if f.status != nil && f.target == "git" && f.status.branch == f.hydrateBranch {
+		return usageErrorf("--status-branch and --hydrate-branch must differ")
+	}
+	rep, err := f.status.reporter(ctx, f.repo, f.branch, f.auth, statusCfg, log)
+	if err != nil {
+		return err
+	}
+	var folder *folderStatus
+	if f.target == "dir" && f.status != nil && f.status.enabled {
+		folder = &folderStatus{dir: f.out}
+	}
+	publish := func(res *ksync.Result) {
+		rep.Observe(res)
+		if err := folder.write(res); err != nil {
+			log.Error("status folder", "err", err)
+		}
+	}
 	r := ksync.NewReconciler(src, target, presets.Default(), ksync.Options{
 		Load:           workspaces.Options{AllowSecrets: f.allowSecrets, DefaultNamespace: f.defaultNamespace},
 		AllowMassPrune: f.allowMassPrune,
@@ -182,6 +210,10 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	if f.once {
 		res, err := r.SyncOnce(ctx)
 		printResult(out, res, err, f.verbose)
+		publish(res)
+		if ferr := rep.Flush(ctx); ferr != nil {
+			fmt.Fprintf(errOut, "status branch: %v\n", ferr)
+		}
 		if err != nil || res.Failed() {
 			return &exitError{code: exitInvalid, err: errSilent}
 		}
@@ -206,7 +238,10 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		ins = append(ins, hook)
 	}
 	triggers := trigger.Merge(ctx, ins...)
-	r.Run(ctx, triggers, func(res *ksync.Result, err error) { printResult(out, res, err, f.verbose) })
+	r.Run(ctx, triggers, func(res *ksync.Result, err error) {
+		printResult(out, res, err, f.verbose)
+		publish(res)
+	})
 	return nil
 }
 

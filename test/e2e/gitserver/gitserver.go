@@ -56,8 +56,9 @@ type Server struct {
 	userSum [32]byte
 	passSum [32]byte
 
-	closeOnce sync.Once
-	closeErr  error
+	closeOnce  sync.Once
+	backendLog *os.File
+	closeErr   error
 }
 
 // Start serves repositories on a free loopback port until Close.
@@ -127,10 +128,8 @@ func Start(opts Options) (*Server, error) {
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	go func() {
-		_ = s.srv.Serve(l)
-		backendLog.Close()
-	}()
+	s.backendLog = backendLog
+	go func() { _ = s.srv.Serve(l) }()
 	return s, nil
 }
 
@@ -170,6 +169,8 @@ func (s *Server) Close() error {
 		if err := s.srv.Shutdown(ctx); err != nil {
 			s.closeErr = errors.Join(err, s.srv.Close())
 		}
+		// Only now: Serve returns as soon as Shutdown starts, while CGI requests may still write.
+		s.backendLog.Close()
 		if s.ownDir {
 			s.closeErr = errors.Join(s.closeErr, os.RemoveAll(s.Dir))
 		}

@@ -1,0 +1,92 @@
+package status
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+)
+
+// watched are the kinds whose health makes a status. Secrets are left out on purpose: reading
+// them would need rights kaito-sync's status has no use for.
+var watched = map[string]schema.GroupVersionResource{
+	"Pod":                   {Version: "v1", Resource: "pods"},
+	"Service":               {Version: "v1", Resource: "services"},
+	"ConfigMap":             {Version: "v1", Resource: "configmaps"},
+	"PersistentVolumeClaim": {Version: "v1", Resource: "persistentvolumeclaims"},
+	"StatefulSet":           {Group: "apps", Version: "v1", Resource: "statefulsets"},
+	"Deployment":            {Group: "apps", Version: "v1", Resource: "deployments"},
+	"Job":                   {Group: "batch", Version: "v1", Resource: "jobs"},
+}
+
+// liveCluster is a Cluster read from watches of kaito-sync's own objects and pods: recomputing
+// a status costs no request, and every change is an event.
+type liveCluster struct {
+	informers map[string]cache.SharedIndexInformer
+}
+
+// watchCluster starts the watches, calls changed on every event and waits for the first list.
+func watchCluster(ctx context.Context, cfg *rest.Config, selector string, changed func()) (*liveCluster, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = "kaito-sync-status"
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, "", func(o *metav1.ListOptions) {
+		o.LabelSelector = selector
+	})
+	c := &liveCluster{informers: map[string]cache.SharedIndexInformer{}}
+	handler := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { changed() },
+		UpdateFunc: func(any, any) { changed() },
+		DeleteFunc: func(any) { changed() },
+	}
+	for kind, gvr := range watched {
+		inf := factory.ForResource(gvr).Informer()
+		if _, err := inf.AddEventHandler(handler); err != nil {
+			return nil, err
+		}
+		c.informers[kind] = inf
+	}
+	factory.Start(ctx.Done())
+	for gvr, ok := range factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return nil, fmt.Errorf("status: watch of %s did not start", gvr.Resource)
+		}
+	}
+	return c, nil
+}
+
+func (c *liveCluster) Get(kind, namespace, name string) (*unstructured.Unstructured, bool) {
+	inf, ok := c.informers[kind]
+	if !ok {
+		return nil, false
+	}
+	obj, exists, err := inf.GetStore().GetByKey(namespace + "/" + name)
+	if err != nil || !exists {
+		return nil, false
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	return u, ok
+}
+
+func (c *liveCluster) Pods(namespace, workspace string) []*unstructured.Unstructured {
+	objs, err := c.informers["Pod"].GetIndexer().ByIndex(cache.NamespaceIndex, namespace)
+	if err != nil {
+		return nil
+	}
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if u, ok := o.(*unstructured.Unstructured); ok && isWorkspacePod(u, namespace, workspace) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
