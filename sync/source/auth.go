@@ -3,8 +3,10 @@ package source
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -29,7 +31,17 @@ type AuthOptions struct {
 func (o AuthOptions) Auth(repoURL string) (transport.AuthMethod, error) {
 	if isSSH(repoURL) {
 		if o.SSHKeyFile == "" {
+			if o.KnownHostsFile != "" {
+				return nil, errors.New("--ssh-known-hosts needs --ssh-key-file: without a key it would be ignored")
+			}
 			return nil, nil
+		}
+		// Checked before the key, so a missing pin is reported even when the key is also wrong.
+		if o.KnownHostsFile == "" {
+			return nil, errors.New("an SSH key needs --ssh-known-hosts: host keys are never accepted blindly")
+		}
+		if _, err := os.Stat(o.KnownHostsFile); err != nil {
+			return nil, fmt.Errorf("--ssh-known-hosts: %w", err)
 		}
 		user := o.Username
 		if user == "" {
@@ -39,14 +51,16 @@ func (o AuthOptions) Auth(repoURL string) (transport.AuthMethod, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ssh key %s: %w", o.SSHKeyFile, err)
 		}
-		if o.KnownHostsFile == "" {
-			return nil, errors.New("an SSH key needs --ssh-known-hosts: host keys are never accepted blindly")
-		}
-		cb, err := gitssh.NewKnownHostsCallback(o.KnownHostsFile)
+		db, err := gitssh.NewKnownHostsDb(o.KnownHostsFile)
 		if err != nil {
 			return nil, fmt.Errorf("known hosts %s: %w", o.KnownHostsFile, err)
 		}
-		keys.HostKeyCallback = cb
+		keys.HostKeyCallback = db.HostKeyCallback()
+		// Negotiate only the host key types the file pins for this host: a host offering several
+		// (GitHub offers ed25519, ECDSA and RSA) would otherwise present the type the client
+		// prefers, which the file may lack, and the callback would refuse it as a mismatch.
+		// go-git does this only for its default known_hosts, not for a callback set here.
+		keys.HostKeyAlgorithms = db.HostKeyAlgorithms(sshHostPort(repoURL))
 		return keys, nil
 	}
 	secret := ""
@@ -76,6 +90,21 @@ func isSSH(u string) bool {
 	}
 	// scp-like syntax: git@github.com:org/repo.git
 	return !strings.Contains(u, "://") && strings.Contains(u, "@") && strings.Contains(u, ":")
+}
+
+// sshHostPort is the host:port an SSH URL connects to, as known_hosts names it; "" if the URL does
+// not parse (no host key types are then pinned).
+func sshHostPort(repoURL string) string {
+	ep, err := transport.NewEndpoint(repoURL)
+	if err != nil {
+		return ""
+	}
+	port := ep.Port
+	if port <= 0 {
+		port = gitssh.DefaultPort
+	}
+	// go-git keeps an IPv6 address in brackets; JoinHostPort adds them back.
+	return net.JoinHostPort(strings.Trim(ep.Host, "[]"), strconv.Itoa(port))
 }
 
 // RedactURL removes credentials from a URL before it reaches a log or an error.

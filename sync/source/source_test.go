@@ -204,3 +204,24 @@ func TestFetchErrorsNeverCarryCredentials(t *testing.T) {
 		is.True(!strings.Contains(err.Error(), "s3cr3t-token")) // redacted
 	}
 }
+
+func TestSSHAuthOptionsErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		opts AuthOptions
+		want string
+	}{
+		{"known_hosts without a key", AuthOptions{KnownHostsFile: filepath.Join(dir, "kh")}, "needs --ssh-key-file"},
+		{"key without known_hosts", AuthOptions{SSHKeyFile: filepath.Join(dir, "missing-key")}, "needs --ssh-known-hosts"},
+		{"known_hosts file missing", AuthOptions{SSHKeyFile: filepath.Join(dir, "k"), KnownHostsFile: filepath.Join(dir, "nope")}, "--ssh-known-hosts: stat"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			_, err := tt.opts.Auth("git@github.com:org/repo.git")
+			is.True(err != nil)
+			is.True(strings.Contains(err.Error(), tt.want))
+		})
+	}
+}
