@@ -24,6 +24,7 @@ import (
 
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/provision"
+	"github.com/kaito-sync/kaito-sync/status"
 	ksync "github.com/kaito-sync/kaito-sync/sync"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/sync/source"
@@ -187,9 +188,11 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	if f.status != nil && f.target == "git" && f.status.branch == f.hydrateBranch {
 		return usageErrorf("--status-branch and --hydrate-branch must differ")
 	}
-	rep, err := f.status.reporter(ctx, f.repo, f.branch, f.auth, statusCfg, log)
-	if err != nil {
-		return err
+	var rep *status.Reporter
+	if f.target != "dir" || (f.status != nil && f.status.repo != "") { // a folder target gets its statuses beside the manifests
+		if rep, err = f.status.reporter(ctx, f.repo, f.branch, f.auth, statusCfg, log); err != nil {
+			return err
+		}
 	}
 	var folder *folderStatus
 	if f.target == "dir" && f.status != nil && f.status.enabled {
