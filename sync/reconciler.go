@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -100,24 +102,7 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 	for _, c := range set.Companions {
 		companions[c.Key()] = c
 	}
-	var desired []apply.Workspace
-	rendered := map[string]bool{}
-	for _, ws := range valid {
-		var comps []*workspaces.Companion
-		for _, ref := range workspaces.References(ws) {
-			if c := companions[ref]; c != nil {
-				comps = append(comps, c)
-			}
-		}
-		out, err := r.renderer.Render(ws, comps, render.Source{Path: ws.Source.Path, Commit: snap.Commit})
-		if err != nil {
-			res.RenderErrors[ws.Key()] = err
-			r.log.Error("render failed", "workspace", ws.Key(), "err", err)
-			continue
-		}
-		desired = append(desired, apply.Workspace{Key: ws.Key(), Objects: markRecreate(out.Objects, workspaces.ImmutableKey(ws))})
-		rendered[ws.Key()] = true
-	}
+	desired := r.renderAll(valid, companions, snap.Commit, res)
 
 	// Nodes are asked for before the workload is applied; a workload whose nodes are not ready yet
 	// is applied all the same and waits Pending, so the user sees it and its reason at once.
@@ -259,4 +244,52 @@ func markRecreate(objs []*unstructured.Unstructured, key string) []*unstructured
 		out[i] = o
 	}
 	return out
+}
+
+// renderAll renders the valid workspaces on every core: a cold render is krusty-bound (tens of ms),
+// and a first sync renders them all. The Renderer is safe for concurrent use; order is kept.
+func (r *Reconciler) renderAll(valid []*workspaces.Workspace, companions map[string]*workspaces.Companion, commit string, res *Result) []apply.Workspace {
+	type outcome struct {
+		objs []*unstructured.Unstructured
+		err  error
+	}
+	outs := make([]outcome, len(valid))
+	next := make(chan int)
+	var wg gosync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(valid)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				ws := valid[i]
+				var comps []*workspaces.Companion
+				for _, ref := range workspaces.References(ws) {
+					if c := companions[ref]; c != nil {
+						comps = append(comps, c)
+					}
+				}
+				out, err := r.renderer.Render(ws, comps, render.Source{Path: ws.Source.Path, Commit: commit})
+				if err != nil {
+					outs[i].err = err
+					continue
+				}
+				outs[i].objs = markRecreate(out.Objects, workspaces.ImmutableKey(ws))
+			}
+		}()
+	}
+	for i := range valid {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var desired []apply.Workspace
+	for i, ws := range valid {
+		if err := outs[i].err; err != nil {
+			res.RenderErrors[ws.Key()] = err
+			r.log.Error("render failed", "workspace", ws.Key(), "err", err)
+			continue
+		}
+		desired = append(desired, apply.Workspace{Key: ws.Key(), Objects: outs[i].objs})
+	}
+	return desired
 }

@@ -30,7 +30,7 @@ func (f *fixedSource) set(commit string, files map[string]string) {
 	f.snap = source.Snapshot{Commit: commit, Tree: fsys}
 }
 
-func example(t *testing.T, rel string) string {
+func example(t testing.TB, rel string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "examples", "workspaces", rel))
 	if err != nil {
