@@ -16,6 +16,7 @@ func newRootCmd() *cobra.Command {
 		newSyncCmd(),
 		newRenderCmd(),
 		newStatusCmd(),
+		newPlanCmd(),
 		newPresetsCmd(),
 		newSKUsCmd(),
 		newVersionCmd(),

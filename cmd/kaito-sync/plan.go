@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kaito-sync/kaito-sync/presets"
+	"github.com/kaito-sync/kaito-sync/sync/plan"
+	"github.com/kaito-sync/kaito-sync/sync/source"
+	"github.com/kaito-sync/kaito-sync/workspaces"
+)
+
+type planFlags struct {
+	repo, base, head, path string
+	output                 string
+	allowSecrets           bool
+	defaultNamespace       string
+	maxChars               int
+	auth                   source.AuthOptions
+}
+
+func newPlanCmd() *cobra.Command {
+	var f planFlags
+	cmd := &cobra.Command{
+		Use:   "plan --repo PATH|URL --base REF --head REF",
+		Short: "Show what a change to the workspaces in Git would do, for a pull-request review",
+		Long: `Plan compares two revisions of a repository offline (no cluster, no cloud): it validates head, and
+lists the workspaces added, changed, removed and unchanged, the changes Kaito refuses in place (they
+recreate the workload), a unified diff of every rendered object, and the GPU nodes before and after.
+
+--repo is a local repository (or a folder inside one) or a Git URL, cloned into memory. --base and
+--head are any revisions: a branch, a tag, a commit hash, origin/x, HEAD~1.
+
+-o markdown writes a pull-request comment (summary table first, details folded, cut to fit
+--max-chars with a note); -o text is for terminals; -o json for tools.
+
+Exit status: 0 when nothing changes, 1 when something changes, 2 when head is invalid or the plan
+failed (and on usage errors).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPlan(cmd.Context(), cmd.OutOrStdout(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.repo, "repo", "", "local repository or Git URL (https://, ssh://, git@host:, file://)")
+	fl.StringVar(&f.base, "base", "", "revision the change starts from (the pull request's base)")
+	fl.StringVar(&f.head, "head", "", "revision with the change (the pull request's head)")
+	fl.StringVar(&f.path, "path", "", "folder inside the repository that holds the workspaces")
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: markdown, text or json")
+	fl.IntVar(&f.maxChars, "max-chars", plan.MaxMarkdown, "most characters of -o markdown (a GitHub comment holds 65536)")
+	fl.BoolVar(&f.allowSecrets, "allow-secrets", false, "accept plain-text Secrets in the repository")
+	fl.StringVar(&f.defaultNamespace, "default-namespace", "default", "namespace of workspaces that name none")
+	fl.StringVar(&f.auth.Username, "git-username", "", "user for HTTPS Git (default \"git\" with a token)")
+	fl.StringVar(&f.auth.PasswordFile, "git-password-file", "", "file holding the HTTPS password or token")
+	fl.StringVar(&f.auth.TokenEnv, "git-token-env", "", "environment variable holding the HTTPS token")
+	fl.StringVar(&f.auth.SSHKeyFile, "ssh-key-file", "", "private key for SSH Git URLs")
+	fl.StringVar(&f.auth.KnownHostsFile, "ssh-known-hosts", "", "known_hosts file for SSH Git URLs")
+	return cmd
+}
+
+func runPlan(ctx context.Context, out io.Writer, f planFlags) error {
+	switch {
+	case f.repo == "":
+		return usageErrorf("--repo is required")
+	case f.base == "" || f.head == "":
+		return usageErrorf("--base and --head are required")
+	case f.output != "markdown" && f.output != "text" && f.output != "json":
+		return usageErrorf("unknown output format %q: use markdown, text or json", f.output)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	fail := func(err error) error { return &exitError{code: exitUsage, err: err} }
+	auth, err := f.auth.Auth(f.repo)
+	if err != nil {
+		return fail(err)
+	}
+	repo, err := source.OpenRepository(ctx, f.repo, auth)
+	if err != nil {
+		return fail(err)
+	}
+	base, err := source.Revision(repo, f.base, f.path)
+	if err != nil {
+		return fail(err)
+	}
+	head, err := source.Revision(repo, f.head, f.path)
+	if err != nil {
+		return fail(err)
+	}
+	p, err := plan.Compute(base, head, presets.Default(), plan.Options{
+		Load: workspaces.Options{AllowSecrets: f.allowSecrets, DefaultNamespace: f.defaultNamespace},
+	})
+	if err != nil {
+		return fail(err)
+	}
+	switch f.output {
+	case "json":
+		err = plan.WriteJSON(out, p)
+	case "markdown":
+		err = plan.WriteMarkdown(out, p, plan.MarkdownOptions{MaxChars: f.maxChars})
+	default:
+		err = plan.WriteText(out, p)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	switch {
+	case !p.Valid():
+		return &exitError{code: exitUsage, err: errSilent}
+	case p.HasChanges():
+		return &exitError{code: exitInvalid, err: errSilent}
+	}
+	return nil
+}
