@@ -123,6 +123,20 @@ func (r *Renderer) Render(ws *workspaces.Workspace, companions []*workspaces.Com
 	return res, nil
 }
 
+// Hash is the content hash Render would give the workspace (Result.Hash), computed without
+// building anything: equal hashes mean equal objects up to the Source annotations. plan uses it
+// to skip rendering workspaces a change does not touch.
+func (r *Renderer) Hash(ws *workspaces.Workspace, companions []*workspaces.Companion) (string, error) {
+	if ws == nil {
+		return "", errors.New("no workspace")
+	}
+	in, err := newInput(r.cat, ws, companions)
+	if err != nil {
+		return "", err
+	}
+	return in.hash()
+}
+
 func (r *Renderer) render(ws *workspaces.Workspace, companions []*workspaces.Companion, src Source) (*Result, error) {
 	if ws == nil {
 		return nil, errors.New("no workspace")

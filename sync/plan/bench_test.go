@@ -9,13 +9,14 @@ import (
 	"github.com/kaito-sync/kaito-sync/render"
 )
 
-// BenchmarkPlan1000OneChanged plans 1,000 workspaces of which one gains an adapter. Base and head
-// share one Renderer, so head's 999 unchanged workspaces are cache hits:
+// BenchmarkPlan1000OneChanged plans 1,000 workspaces of which one gains an adapter. Workspaces
+// whose render input hash is equal on both sides are not rendered at all, so only the changed one
+// is built, once per side:
 //
-//   - cold: a new Renderer per plan, as one `kaito-sync plan` run: base is built, head mostly hit;
+//   - cold: a new Renderer per plan, as one `kaito-sync plan` run;
 //
 //   - warm: the Renderer kept across plans (a long-running process planning pull request after
-//     pull request): everything but the changed workspace is a cache hit.
+//     pull request): the changed workspace is a cache hit too.
 //
 //     go test ./sync/plan -run '^$' -bench Plan1000OneChanged -benchtime 5x
 func BenchmarkPlan1000OneChanged(b *testing.B) {

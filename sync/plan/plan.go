@@ -209,8 +209,9 @@ func Compute(base, head source.Snapshot, cat *presets.Catalog, opts Options) (*P
 	if err != nil {
 		return nil, fmt.Errorf("head %s: %w", source.ShortCommit(head.Commit), err)
 	}
-	b.render(opts.Renderer)
-	h.render(opts.Renderer)
+	same := untouched(b, h, opts.Renderer)
+	b.render(opts.Renderer, same)
+	h.render(opts.Renderer, same)
 
 	p := &Plan{
 		Base:     Side{Commit: base.Commit, Path: base.Path},
@@ -327,9 +328,42 @@ func load(snap source.Snapshot, cat *presets.Catalog, opts Options) (*side, erro
 	return s, nil
 }
 
-// render renders the valid workspaces, in parallel. The source commit is left out of the objects:
-// it differs between base and head for every object and says nothing about the change.
-func (s *side) render(r *render.Renderer) {
+// companionsOf lists the companions a workspace of this side references.
+func (s *side) companionsOf(ws *workspaces.Workspace) []*workspaces.Companion {
+	var comps []*workspaces.Companion
+	for _, ref := range workspaces.References(ws) {
+		for _, c := range s.set.Companions {
+			if c.Key() == ref {
+				comps = append(comps, c)
+				break
+			}
+		}
+	}
+	return comps
+}
+
+// untouched names the workspaces valid on both sides whose render input hashes (and files) are
+// equal: their objects are equal too, so neither side needs to render them. A plan of 1,000
+// workspaces with one changed renders two, cache or no cache.
+func untouched(b, h *side, r *render.Renderer) map[string]bool {
+	same := map[string]bool{}
+	for key, cur := range h.byKey {
+		old := b.byKey[key]
+		if old == nil || !b.valid[key] || !h.valid[key] || old.Source.Path != cur.Source.Path {
+			continue
+		}
+		hb, errB := r.Hash(old, b.companionsOf(old))
+		hh, errH := r.Hash(cur, h.companionsOf(cur))
+		if errB == nil && errH == nil && hb == hh {
+			same[key] = true
+		}
+	}
+	return same
+}
+
+// render renders the valid workspaces not in skip, in parallel. The source commit is left out of
+// the objects: it differs between base and head for every object and says nothing about the change.
+func (s *side) render(r *render.Renderer, skip map[string]bool) {
 	companions := map[string]*workspaces.Companion{}
 	for _, c := range s.set.Companions {
 		companions[c.Key()] = c
@@ -341,7 +375,7 @@ func (s *side) render(r *render.Renderer) {
 	}
 	var todo []*workspaces.Workspace
 	for _, ws := range s.set.Workspaces {
-		if s.valid[ws.Key()] && s.byKey[ws.Key()] == ws {
+		if s.valid[ws.Key()] && s.byKey[ws.Key()] == ws && !skip[ws.Key()] {
 			todo = append(todo, ws)
 		}
 	}
