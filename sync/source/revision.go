@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -50,6 +51,10 @@ func Revision(repo *git.Repository, rev, dir string) (Snapshot, error) {
 		if h2, err2 := repo.ResolveRevision(plumbing.Revision("origin/" + rev)); err2 == nil {
 			h, err = h2, nil
 		}
+	}
+	if errors.Is(err, io.EOF) {
+		// go-git's answer for a walk past the first commit (HEAD~N too far back, or a shallow clone).
+		err = errors.New("not in the history this repository holds (too far back, or a shallow clone: fetch more history)")
 	}
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("revision %q: %w", rev, err)

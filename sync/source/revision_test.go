@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"io/fs"
+	"strings"
 	"testing"
 
 	git "github.com/go-git/go-git/v5"
@@ -72,4 +73,13 @@ func TestRevisionErrors(t *testing.T) {
 	is.True(err != nil)
 	_, err = OpenRepository(context.Background(), "file://"+t.TempDir()+"/none", nil)
 	is.True(err != nil)
+}
+
+func TestRevisionPastTheHistorySaysSo(t *testing.T) {
+	is := is.New(t)
+	r := newRepo(t)
+	r.commit(map[string]*string{"a.yaml": str("a\n")}, "only commit")
+	_, err := Revision(r.repo, "HEAD~5", "")
+	is.True(err != nil)
+	is.True(strings.Contains(err.Error(), "not in the history this repository holds"))
 }
