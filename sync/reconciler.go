@@ -89,12 +89,13 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 	if err := r.target.Begin(ctx, snap); err != nil {
 		return res, fmt.Errorf("target: %w", err)
 	}
-	set, err := workspaces.Load(snap.Tree, ".", r.opts.Load)
+	loadOpts := r.opts.Load
+	loadOpts.PathPrefix = snap.Path
+	set, err := workspaces.Load(snap.Tree, ".", loadOpts)
 	if err != nil {
 		return res, fmt.Errorf("load at %s: %w", source.ShortCommit(snap.Commit), err)
 	}
 	workspaces.Check(set, r.cat, r.opts.Check)
-	set.Rebase(snap.Path)
 	res.Set = set
 
 	valid := set.Valid()

@@ -32,6 +32,9 @@ type Options struct {
 	DefaultNamespace string
 	// AllowSecrets accepts plain-text Secrets in Git (refused by default: they leak credentials).
 	AllowSecrets bool
+	// PathPrefix is where the loaded tree sits in its repository (--path): files are named in
+	// problems and positions as the repository names them.
+	PathPrefix string
 }
 
 // DefaultOptions are the limits used when an Options field is zero.
@@ -75,35 +78,6 @@ type Set struct {
 	// Broken lists files that could not be read or parsed to the end: what they declare is unknown,
 	// so nothing may be pruned on their account.
 	Broken []string
-}
-
-// Rebase prefixes every file path of the set with dir, for a set loaded from a sub-folder of a
-// repository that must name files as the repository does.
-func (s *Set) Rebase(dir string) {
-	if dir == "" || dir == "." {
-		return
-	}
-	join := func(p string) string { return path.Join(dir, p) }
-	for i := range s.Problems {
-		s.Problems[i].Path = join(s.Problems[i].Path)
-	}
-	for _, ws := range s.Workspaces {
-		ws.Source.Path = join(ws.Source.Path)
-		for f, p := range ws.fields {
-			p.Path = join(p.Path)
-			ws.fields[f] = p
-		}
-	}
-	for _, c := range s.Companions {
-		c.Source.Path = join(c.Source.Path)
-		for f, p := range c.fields {
-			p.Path = join(p.Path)
-			c.fields[f] = p
-		}
-	}
-	for i := range s.Broken {
-		s.Broken[i] = join(s.Broken[i])
-	}
 }
 
 // Complete reports whether every file was read and parsed to the end. Only a complete set may be
@@ -182,9 +156,14 @@ func (s *Set) fileProblem(file string, line int, format string, args ...any) {
 	s.Problems = append(s.Problems, Problem{Severity: Error, Path: file, Line: line, Col: 1, Message: fmt.Sprintf(format, args...)})
 }
 
-func (s *Set) loadFile(fsys fs.FS, file string, opts Options) {
+func (s *Set) loadFile(fsys fs.FS, name string, opts Options) {
 	s.Files++
-	data, err := readLimited(fsys, file, opts.MaxFileSize)
+	// Read by its name in fsys, report by its name in the repository.
+	file := name
+	if opts.PathPrefix != "" && opts.PathPrefix != "." {
+		file = path.Join(opts.PathPrefix, name)
+	}
+	data, err := readLimited(fsys, name, opts.MaxFileSize)
 	if err != nil {
 		s.Broken = append(s.Broken, file)
 		s.fileProblem(file, 0, "%v", err)

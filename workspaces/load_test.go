@@ -282,11 +282,12 @@ func BenchmarkLoadExample(b *testing.B) {
 	}
 }
 
-func TestRebaseNamesFilesAsTheRepositoryDoes(t *testing.T) {
+func TestPathPrefixNamesFilesAsTheRepositoryDoes(t *testing.T) {
 	is := is.New(t)
-	s := loadString(t, map[string]string{"a.yaml": strings.Replace(minimalWorkspace, "instanceType", "instancetype", 1)}, Options{})
-	s.Rebase("clusters/prod")
+	dup := map[string]string{"a.yaml": minimalWorkspace, "b.yaml": minimalWorkspace}
+	s := loadString(t, dup, Options{PathPrefix: "clusters/prod"})
 	is.Equal(s.Problems[0].Path, "clusters/prod/a.yaml")
+	is.True(strings.Contains(s.Problems[0].Message, "clusters/prod/b.yaml:1:1")) // the other place, named the same way
 	is.Equal(s.Workspaces[0].Source.Path, "clusters/prod/a.yaml")
 	is.Equal(s.Workspaces[0].Locate("inference.preset.name").Path, "clusters/prod/a.yaml")
 }

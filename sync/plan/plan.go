@@ -309,12 +309,13 @@ func load(snap source.Snapshot, cat *presets.Catalog, opts Options) (*side, erro
 	if snap.Tree == nil {
 		return nil, fmt.Errorf("no files")
 	}
-	set, err := workspaces.Load(snap.Tree, ".", opts.Load)
+	loadOpts := opts.Load
+	loadOpts.PathPrefix = snap.Path
+	set, err := workspaces.Load(snap.Tree, ".", loadOpts)
 	if err != nil {
 		return nil, err
 	}
 	workspaces.Check(set, cat, opts.Check)
-	set.Rebase(snap.Path)
 	s := &side{snap: snap, set: set, byKey: map[string]*workspaces.Workspace{}, valid: map[string]bool{},
 		rendered: map[string]*render.Result{}, errs: map[string]error{}}
 	for _, ws := range set.Workspaces {
