@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kaito-sync/kaito-sync/presets"
+	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/sync/plan"
 	"github.com/kaito-sync/kaito-sync/sync/source"
 	"github.com/kaito-sync/kaito-sync/workspaces"
@@ -19,6 +22,8 @@ type planFlags struct {
 	defaultNamespace       string
 	maxChars               int
 	auth                   source.AuthOptions
+	live                   bool
+	kubeconfig, syncRoot   string
 }
 
 func newPlanCmd() *cobra.Command {
@@ -36,8 +41,15 @@ recreate the workload), a unified diff of every rendered object, and the GPU nod
 -o markdown writes a pull-request comment (summary table first, details folded, cut to fit
 --max-chars with a note); -o text is for terminals; -o json for tools.
 
-Exit status: 0 when nothing changes, 1 when something changes, 2 when head is invalid or the plan
-failed (and on usage errors).`,
+--live also compares head with the cluster of --kubeconfig: every object head would apply is sent
+as a forced server-side apply with dry run (validated and defaulted by the API server, never
+persisted) and compared with the live object on the fields kaito-sync sets, so drift made by hand
+and errors only the API server finds show up. Nothing in the cluster changes. --sync-root only sets
+the ownership label of the dry run; existing objects are compared as the root they carry.
+
+Exit status: 0 when nothing changes, 1 when something changes (or, with --live, the cluster differs
+from head), 2 when head is invalid, the API server refuses an object, or the plan failed (and on
+usage errors).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runPlan(cmd.Context(), cmd.OutOrStdout(), f)
@@ -57,6 +69,9 @@ failed (and on usage errors).`,
 	fl.StringVar(&f.auth.TokenEnv, "git-token-env", "", "environment variable holding the HTTPS token")
 	fl.StringVar(&f.auth.SSHKeyFile, "ssh-key-file", "", "private key for SSH Git URLs")
 	fl.StringVar(&f.auth.KnownHostsFile, "ssh-known-hosts", "", "known_hosts file for SSH Git URLs")
+	fl.BoolVar(&f.live, "live", false, "also dry-run head against the cluster of --kubeconfig and show drift (changes nothing)")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for --live (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+	fl.StringVar(&f.syncRoot, "sync-root", "", "sync root label for --live (default: the one kaito-sync sync uses for --repo, branch main and --path)")
 	return cmd
 }
 
@@ -73,6 +88,21 @@ func runPlan(ctx context.Context, out io.Writer, f planFlags) error {
 		ctx = context.Background()
 	}
 	fail := func(err error) error { return &exitError{code: exitUsage, err: err} }
+	var manager *apply.Manager
+	if f.live {
+		cfg, err := kubeConfig(f.kubeconfig)
+		if err != nil {
+			return usageErrorf("--live: %v", err)
+		}
+		root := f.syncRoot
+		if root == "" {
+			root = apply.RootID(planRepoID(f.repo), "main", f.path)
+		}
+		manager, err = apply.New(cfg, apply.Options{Root: root, DryRun: true})
+		if err != nil {
+			return fail(err)
+		}
+	}
 	auth, err := f.auth.Auth(f.repo)
 	if err != nil {
 		return fail(err)
@@ -95,6 +125,11 @@ func runPlan(ctx context.Context, out io.Writer, f planFlags) error {
 	if err != nil {
 		return fail(err)
 	}
+	if manager != nil {
+		if err := p.CheckLive(ctx, manager); err != nil {
+			return fail(err)
+		}
+	}
 	switch f.output {
 	case "json":
 		err = plan.WriteJSON(out, p)
@@ -107,10 +142,21 @@ func runPlan(ctx context.Context, out io.Writer, f planFlags) error {
 		return fail(err)
 	}
 	switch {
-	case !p.Valid():
+	case !p.Valid(), p.LiveErrors():
 		return &exitError{code: exitUsage, err: errSilent}
-	case p.HasChanges():
+	case p.HasChanges(), p.LiveDiffers():
 		return &exitError{code: exitInvalid, err: errSilent}
 	}
 	return nil
+}
+
+// planRepoID is the repository part of the sync root kaito-sync sync derives from the same --repo:
+// a local folder's absolute path, or the URL without credentials.
+func planRepoID(repo string) string {
+	if info, err := os.Stat(repo); err == nil && info.IsDir() {
+		if abs, err := filepath.Abs(repo); err == nil {
+			return abs
+		}
+	}
+	return source.RedactURL(repo)
 }

@@ -56,10 +56,13 @@ func WriteMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 		head.WriteString("```\n\n")
 	}
 
+	liveHead, liveSections := liveMarkdown(p)
+	head.WriteString(liveHead)
 	var sections []string
 	for _, ws := range rows {
 		sections = append(sections, markdownDetails(ws))
 	}
+	sections = append(sections, liveSections...)
 
 	note := func(left int) string {
 		return fmt.Sprintf("\n> ⚠️ **Plan truncated** to fit a comment (%d characters): the details of %d of %d workspaces are left out. Run `kaito-sync plan -o text` for the full plan.\n",

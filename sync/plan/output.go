@@ -130,6 +130,7 @@ func WriteText(w io.Writer, p *Plan) error {
 		writeDetailsText(&b, ws)
 	}
 	fmt.Fprintf(&b, "\n%s\n%s\n", p.SummaryLine(), p.GPULine())
+	writeLiveText(&b, p)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

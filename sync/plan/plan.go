@@ -60,6 +60,11 @@ type Plan struct {
 	Workspaces  []*Workspace `json:"workspaces"`
 	Summary     Summary      `json:"summary"`
 	GPU         GPUTotals    `json:"gpu"`
+	// LiveChecked is set by CheckLive.
+	LiveChecked bool `json:"liveChecked,omitempty"`
+
+	head     *side
+	renderer *render.Renderer
 }
 
 // Summary counts workspaces by action.
@@ -88,6 +93,8 @@ type Workspace struct {
 	// Problems are the head errors of an invalid workspace.
 	Problems    workspaces.Problems `json:"problems,omitempty"`
 	RenderError string              `json:"renderError,omitempty"`
+	// Live compares head's objects with the live cluster (CheckLive); empty without --live.
+	Live []LiveObject `json:"live,omitempty"`
 }
 
 // Object is one rendered object that is added, changed or removed.
@@ -217,6 +224,8 @@ func Compute(base, head source.Snapshot, cat *presets.Catalog, opts Options) (*P
 		Base:     Side{Commit: base.Commit, Path: base.Path},
 		Head:     Side{Commit: head.Commit, Path: head.Path},
 		Problems: h.set.Problems,
+		head:     h,
+		renderer: opts.Renderer,
 	}
 	if p.Problems == nil {
 		p.Problems = workspaces.Problems{}

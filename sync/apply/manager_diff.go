@@ -1,0 +1,196 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// LiveAction is what applying an object would do to the live cluster.
+type LiveAction string
+
+const (
+	LiveCreate   LiveAction = "would-create"
+	LiveDrifted  LiveAction = "drifted"
+	LiveInSync   LiveAction = "in-sync"
+	LiveRecreate LiveAction = "would-recreate"
+	LiveError    LiveAction = "error"
+)
+
+// LiveDiff compares one desired object with the live cluster.
+type LiveDiff struct {
+	Object    ObjectRef
+	Workspace string
+	Action    LiveAction
+	// Want is the server-side dry-run result cut to the fields kaito-sync sets; Have is the live
+	// object cut to the same fields (nil when it does not exist). Both are set unless Err is.
+	Want, Have *unstructured.Unstructured
+	// Reason explains a recreate or a dry run checked in another namespace.
+	Reason string
+	// Err is what the API server (or kaito-sync's own checks) refused.
+	Err error
+}
+
+// DryRunDiff compares a workspace's objects with the live cluster without changing it: each
+// object is prepared as Apply would, sent as a forced server-side apply with DryRun=All (so the
+// API server validates and defaults it), and its result is compared with the live object on the
+// fields kaito-sync sets. It needs no Start: it reads the cluster directly.
+func (m *Manager) DryRunDiff(ctx context.Context, ws Workspace) []LiveDiff {
+	objs := slices.Clone(ws.Objects)
+	slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int { return rankOf(a.GetKind()) - rankOf(b.GetKind()) })
+	out := make([]LiveDiff, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, m.dryRunOne(ctx, ws.Key, o))
+	}
+	return out
+}
+
+func (m *Manager) dryRunOne(ctx context.Context, wsKey string, in *unstructured.Unstructured) LiveDiff {
+	ref := ObjectRef{Kind: in.GetKind(), Namespace: in.GetNamespace(), Name: in.GetName()}
+	d := LiveDiff{Object: ref, Workspace: wsKey}
+	fail := func(err error) LiveDiff {
+		d.Action, d.Err = LiveError, err
+		return d
+	}
+	obj, k, err := m.prepare(wsKey, in)
+	if err != nil {
+		return fail(err)
+	}
+	missingNS := false
+	if ref.Namespace != "" {
+		_, err := m.dyn.Resource(namespacesGVR).Get(ctx, ref.Namespace, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			// The API server refuses objects in a missing namespace, even in a dry run; validation
+			// and defaulting do not depend on it, so the object is checked in "default".
+			missingNS = true
+			obj.SetNamespace("default")
+			d.Reason = "namespace " + ref.Namespace + " would be created"
+		case err != nil:
+			return fail(fmt.Errorf("namespace: %w", err))
+		}
+	}
+	var live *unstructured.Unstructured
+	if !missingNS {
+		live, err = m.dyn.Resource(k.gvr).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			live = nil
+		case err != nil:
+			return fail(err)
+		case live.GetLabels()[LabelManagedBy] != ManagedByValue:
+			owner := live.GetLabels()[LabelManagedBy]
+			if owner == "" {
+				owner = "nothing"
+			}
+			return fail(fmt.Errorf("an object with this name already exists and is not kaito-sync's (managed by %s); a sync would refuse it", owner))
+		}
+	}
+	if live != nil && live.GetLabels()[LabelSyncRoot] != "" && live.GetLabels()[LabelSyncRoot] != m.opts.Root {
+		root := live.GetLabels()[LabelSyncRoot]
+		// The sync root is only a label here, and the caller may not know the one the cluster's
+		// kaito-sync uses: compare as that root, so its label and the hash do not show as drift.
+		labels := obj.GetLabels()
+		labels[LabelSyncRoot] = root
+		obj.SetLabels(labels)
+		ann := obj.GetAnnotations()
+		ann[AnnotationHash] = Hash(obj)
+		obj.SetAnnotations(ann)
+		d.Reason = fmt.Sprintf("compared as sync root %s, the live object's (not %s)", root, m.opts.Root)
+	}
+	if live != nil && live.GetAnnotations()[AnnotationRecreateKey] != obj.GetAnnotations()[AnnotationRecreateKey] {
+		d.Action, d.Reason = LiveRecreate, "a field that cannot change in place changed"
+		d.Want, d.Have = project(obj.Object, obj.Object), project(obj.Object, live.Object)
+		return d
+	}
+	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}}
+	res, err := m.dyn.Resource(k.gvr).Namespace(obj.GetNamespace()).Apply(ctx, ref.Name, obj, opts)
+	if err != nil && live != nil && isImmutable(err) {
+		d.Action, d.Reason = LiveRecreate, "the API server refuses an in-place change: "+shortReason(err)
+		d.Want, d.Have = project(obj.Object, obj.Object), project(obj.Object, live.Object)
+		return d
+	}
+	if err != nil {
+		return fail(err)
+	}
+	want := project(obj.Object, res.Object)
+	if missingNS {
+		want.SetNamespace(ref.Namespace)
+	}
+	d.Want = want
+	if live == nil {
+		d.Action = LiveCreate
+		return d
+	}
+	d.Have = project(obj.Object, live.Object)
+	d.Action = LiveInSync
+	if drifted(want, live) {
+		d.Action = LiveDrifted
+	}
+	return d
+}
+
+// project cuts have to the fields present in want: maps keep want's keys that have holds, lists
+// are matched item by item (as subset does). Metadata keeps name, namespace, labels and
+// annotations only, and of those the keys want sets.
+func project(want, have map[string]any) *unstructured.Unstructured {
+	out := map[string]any{}
+	for k, wv := range want {
+		hv, ok := have[k]
+		if !ok || k == "status" {
+			continue
+		}
+		if k == "metadata" {
+			out[k] = projectMetadata(wv, hv)
+			continue
+		}
+		out[k] = projectValue(wv, hv)
+	}
+	return &unstructured.Unstructured{Object: out}
+}
+
+func projectMetadata(want, have any) map[string]any {
+	w, _ := want.(map[string]any)
+	h, _ := have.(map[string]any)
+	out := map[string]any{}
+	for _, k := range []string{"name", "namespace", "labels", "annotations"} {
+		wv, ok1 := w[k]
+		hv, ok2 := h[k]
+		if ok1 && ok2 {
+			out[k] = projectValue(wv, hv)
+		}
+	}
+	return out
+}
+
+func projectValue(want, have any) any {
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			return have
+		}
+		out := map[string]any{}
+		for k, wv := range w {
+			if hv, ok := h[k]; ok {
+				out[k] = projectValue(wv, hv)
+			}
+		}
+		return out
+	case []any:
+		h, ok := have.([]any)
+		if !ok {
+			return have
+		}
+		out := make([]any, 0, min(len(w), len(h)))
+		for i := range min(len(w), len(h)) {
+			out = append(out, projectValue(w[i], h[i]))
+		}
+		return out
+	}
+	return have
+}
