@@ -244,7 +244,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r = r.WithContext(context.WithValue(r.Context(), lroFault{}, f))
 		}
 	}
-	resp, err := t.Do(r.WithContext(context.WithValue(r.Context(), runtime.CtxAPINameKey{}, "AgentPoolsClient."+api)))
+	// The SDK's fake transport closes its result channel when the request context ends while the
+	// goroutine running the fake may still send on it (a data race, and a possible panic) — which
+	// happens whenever a client gives up mid-call, as the kill-during-create test does. Serving each
+	// call to completion, whatever the client does, keeps the fake out of that path.
+	ctx := context.WithoutCancel(r.Context())
+	resp, err := t.Do(r.WithContext(context.WithValue(ctx, runtime.CtxAPINameKey{}, "AgentPoolsClient."+api)))
 	if api == "BeginCreateOrUpdate" || api == "BeginDelete" {
 		s.mu.Lock()
 		if l := s.lros[pool]; l != nil && l.transport == nil {
