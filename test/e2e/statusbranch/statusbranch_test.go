@@ -141,7 +141,9 @@ func TestStatusBranch(t *testing.T) {
 		is, f := is.New(t), parent.with(t)
 		late := f.key("phi-3-late")
 		from := f.published()
-		f.push(map[string]string{"workspaces/late.yaml": strings.ReplaceAll(strings.Replace(phi3, "name: phi-3\n", "name: phi-3-late\n", 1), "apps: phi-3", "apps: phi-3-late")}, "phi-3-late")
+		// Labels and node name of this run only: a node left by an earlier run (-count) must not serve it.
+		lateLabel := "late-" + f.ns
+		f.push(map[string]string{"workspaces/late.yaml": strings.ReplaceAll(strings.Replace(phi3, "name: phi-3\n", "name: phi-3-late\n", 1), "apps: phi-3", "apps: "+lateLabel)}, "phi-3-late")
 		f.sync()
 		p, _ := f.waitPublish(from, 30*time.Second, func(p publish) bool { return p.committed && p.rep.Workspace(late) != nil })
 		is.Equal(p.rep.Workspace(late).ConditionStatus(status.ResourceReady), status.False)
@@ -149,7 +151,7 @@ func TestStatusBranch(t *testing.T) {
 
 		// The node arrives; no sync runs. The watch sees the pod placed, then Ready.
 		from = f.published()
-		addGPUNode(t, "gpu-nc6-late", "Standard_NC6s_v3", 1, map[string]string{"apps": "phi-3-late"})
+		addGPUNode(t, "gpu-nc6-"+lateLabel, "Standard_NC6s_v3", 1, map[string]string{"apps": lateLabel})
 		nodeReady := time.Now()
 		rr, _ := f.waitPublish(from, 60*time.Second, func(p publish) bool {
 			return p.committed && p.rep.Workspace(late).ConditionStatus(status.ResourceReady) == status.True
@@ -161,7 +163,7 @@ func TestStatusBranch(t *testing.T) {
 		t.Logf("MEASURED: node Ready → branch commit with ResourceReady True %v, InferenceReady True %v, WorkspaceReady True %v",
 			rr.at.Sub(nodeReady).Round(time.Millisecond), ir.at.Sub(nodeReady).Round(time.Millisecond), wr.at.Sub(nodeReady).Round(time.Millisecond))
 		is.True(wr.at.Sub(nodeReady) < 10*time.Second)
-		is.Equal(wr.rep.Workspace(late).Nodes, []string{"gpu-nc6-late"})
+		is.Equal(wr.rep.Workspace(late).Nodes, []string{"gpu-nc6-" + lateLabel})
 	})
 
 	t.Run("a quota failure shows False with its reason", func(t *testing.T) {
