@@ -12,13 +12,16 @@ import (
 	"testing/fstest"
 
 	"github.com/matryer/is"
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/render"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/sync/plan"
 	"github.com/kaito-sync/kaito-sync/sync/source"
+	"github.com/kaito-sync/kaito-sync/test/e2e/fixtures"
 	"github.com/kaito-sync/kaito-sync/test/e2e/testenv"
 	"github.com/kaito-sync/kaito-sync/workspaces"
 )
@@ -27,20 +30,7 @@ var env *testenv.Env
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env)) }
 
-const phi3 = `apiVersion: kaito.sh/v1alpha1
-kind: Workspace
-metadata:
-  name: phi-3
-  namespace: NAMESPACE
-resource:
-  instanceType: Standard_NC6s_v3
-  labelSelector:
-    matchLabels:
-      apps: phi-3
-inference:
-  preset:
-    name: phi-3-mini-4k-instruct
-`
+const phi3 = fixtures.Phi3Mini
 
 func TestLivePlanReportsKubectlDrift(t *testing.T) {
 	is := is.New(t)
@@ -86,17 +76,24 @@ func TestLivePlanReportsKubectlDrift(t *testing.T) {
 	is.True(!p.LiveErrors())
 
 	// Drift made by hand: the first env var kaito-sync set (or the image), as kubectl edit would.
-	sts, err := env.Client.AppsV1().StatefulSets(ns).Get(ctx, "phi-3", metav1.GetOptions{})
-	is.NoErr(err)
-	c := &sts.Spec.Template.Spec.Containers[0]
+	// Retried on conflict: the StatefulSet controller writes status between our read and write.
 	wantText := "edited-by-hand"
-	if len(c.Env) > 0 {
-		c.Env[0].Value = wantText
-		c.Env[0].ValueFrom = nil
-	} else {
-		c.Image = "registry.example/" + wantText + ":1"
-	}
-	edited, err := env.Client.AppsV1().StatefulSets(ns).Update(ctx, sts, metav1.UpdateOptions{})
+	var edited *appsv1.StatefulSet
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		sts, err := env.Client.AppsV1().StatefulSets(ns).Get(ctx, "phi-3", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		c := &sts.Spec.Template.Spec.Containers[0]
+		if len(c.Env) > 0 {
+			c.Env[0].Value = wantText
+			c.Env[0].ValueFrom = nil
+		} else {
+			c.Image = "registry.example/" + wantText + ":1"
+		}
+		edited, err = env.Client.AppsV1().StatefulSets(ns).Update(ctx, sts, metav1.UpdateOptions{})
+		return err
+	})
 	is.NoErr(err)
 
 	p = livePlan()

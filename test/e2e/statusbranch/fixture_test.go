@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -224,11 +223,5 @@ func (f *fixture) key(name string) string { return f.ns + "/" + name }
 
 func addGPUNode(t *testing.T, name, instanceType string, gpus int, lbls map[string]string) {
 	t.Helper()
-	ctx := context.Background()
-	if _, err := env.AddGPUNode(ctx, testenv.GPUNode{Name: name, InstanceType: instanceType, GPUs: gpus, Labels: lbls, SKUTaint: true}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	if err := env.WaitNodeReady(ctx, name); err != nil {
-		t.Fatal(err)
-	}
+	env.AddReadyGPUNode(t, testenv.GPUNode{Name: name, InstanceType: instanceType, GPUs: gpus, Labels: lbls, SKUTaint: true})
 }

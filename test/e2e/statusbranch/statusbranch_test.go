@@ -17,24 +17,12 @@ import (
 
 	"github.com/kaito-sync/kaito-sync/status"
 	"github.com/kaito-sync/kaito-sync/status/branch"
+	"github.com/kaito-sync/kaito-sync/test/e2e/fixtures"
 )
 
 var writeDocs = flag.Bool("docs", false, "write the dashboard of this run to docs/dashboard-example.md and .svg")
 
-const phi3 = `apiVersion: kaito.sh/v1alpha1
-kind: Workspace
-metadata:
-  name: phi-3
-  namespace: NAMESPACE
-resource:
-  instanceType: Standard_NC6s_v3
-  labelSelector:
-    matchLabels:
-      apps: phi-3
-inference:
-  preset:
-    name: phi-3-mini-4k-instruct
-`
+const phi3 = fixtures.Phi3Mini
 
 // falcon asks for a SKU the subscription has no quota for.
 const falcon = `apiVersion: kaito.sh/v1alpha1

@@ -21,6 +21,7 @@ import (
 	ksync "github.com/kaito-sync/kaito-sync/sync"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/sync/source"
+	"github.com/kaito-sync/kaito-sync/test/e2e/fixtures"
 	"github.com/kaito-sync/kaito-sync/test/e2e/gitserver"
 	"github.com/kaito-sync/kaito-sync/test/e2e/testenv"
 )
@@ -29,20 +30,7 @@ var env *testenv.Env
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env)) }
 
-const phi3 = `apiVersion: kaito.sh/v1alpha1
-kind: Workspace
-metadata:
-  name: phi-3
-  namespace: NAMESPACE
-resource:
-  instanceType: Standard_NC6s_v3
-  labelSelector:
-    matchLabels:
-      apps: phi-3
-inference:
-  preset:
-    name: phi-3-mini-4k-instruct
-`
+const phi3 = fixtures.Phi3Mini
 
 const adapter = `  adapters:
     - source:
@@ -126,13 +114,7 @@ func (f *fixture) waitReady(name string) {
 
 func addGPUNode(t *testing.T, name, instanceType string, gpus int, labels map[string]string) {
 	t.Helper()
-	ctx := context.Background()
-	if _, err := env.AddGPUNode(ctx, testenv.GPUNode{Name: name, InstanceType: instanceType, GPUs: gpus, Labels: labels, SKUTaint: true}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	if err := env.WaitNodeReady(ctx, name); err != nil {
-		t.Fatal(err)
-	}
+	env.AddReadyGPUNode(t, testenv.GPUNode{Name: name, InstanceType: instanceType, GPUs: gpus, Labels: labels, SKUTaint: true})
 }
 
 func TestPushToRunningAndBack(t *testing.T) {

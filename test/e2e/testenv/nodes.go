@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -178,4 +179,17 @@ func (e *Env) NewNamespace(t testing.TB) string {
 		}
 	})
 	return ns.Name
+}
+
+// AddReadyGPUNode adds a GPU node (or keeps the one a previous test run left) and waits until kwok
+// reports it Ready, failing the test otherwise.
+func (e *Env) AddReadyGPUNode(t testing.TB, g GPUNode) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.AddGPUNode(ctx, g); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	if err := e.WaitNodeReady(ctx, g.Name); err != nil {
+		t.Fatal(err)
+	}
 }
