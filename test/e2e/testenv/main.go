@@ -47,6 +47,7 @@ func Main(m *testing.M, env **Env) int {
 		return 0
 	}
 
+	defer removeBinary()
 	var (
 		mu      sync.Mutex
 		started *Env
