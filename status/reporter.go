@@ -172,7 +172,13 @@ func (r *Reporter) publish(ctx context.Context) error {
 		return nil // nothing to say before the first sync; its Observe will call again
 	}
 	rep := Compute(Input{Result: res, Cluster: cluster, Previous: prev, Now: r.opts.Now()})
-	rep.SyncedCommits = pending
+	// A commit the last report already named (synced again after a restart or a leader change)
+	// is not named twice.
+	for _, c := range pending {
+		if prev == nil || c != prev.SourceCommit {
+			rep.SyncedCommits = append(rep.SyncedCommits, c)
+		}
+	}
 	committed := false
 	var err error
 	if prev == nil || !Equal(rep, prev) || !onlyResync(pending, prev) {

@@ -184,6 +184,9 @@ const (
 	StateUnknown    = "Unknown"
 )
 
+// States lists every State, for metrics that must report zero as well.
+var States = []string{StateReady, StateInProgress, StateFailing, StateUnknown}
+
 // State sums the workspace up for a dashboard: Failing needs a person, InProgress needs time,
 // Unknown has no cluster to ask (hydrate mode).
 func (w *WorkspaceStatus) State() string {

@@ -57,9 +57,14 @@ func NewReconciler(src source.Source, target Target, cat *presets.Catalog, opts 
 
 // Result is the outcome of one sync.
 type Result struct {
-	Commit   string
-	Started  time.Time
-	Duration time.Duration
+	Commit string
+	// CommitTime is when Commit was made (zero for a folder that is not a Git checkout).
+	CommitTime time.Time
+	Started    time.Time
+	Duration   time.Duration
+	// FetchDuration is the time the source took to fetch; FetchErr is set when the fetch failed.
+	FetchDuration time.Duration
+	FetchErr      error
 	// Set is what was loaded (workspaces, companions, problems).
 	Set     *workspaces.Set
 	Changes apply.ChangeSet
@@ -82,10 +87,12 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 	defer func() { res.Duration = time.Since(res.Started) }()
 
 	snap, err := r.src.Fetch(ctx)
+	res.FetchDuration = time.Since(res.Started)
 	if err != nil {
+		res.FetchErr = err
 		return res, fmt.Errorf("fetch: %w", err)
 	}
-	res.Commit = snap.Commit
+	res.Commit, res.CommitTime = snap.Commit, snap.Time
 	if err := r.target.Begin(ctx, snap); err != nil {
 		return res, fmt.Errorf("target: %w", err)
 	}

@@ -11,14 +11,35 @@ import (
 // Run syncs once, then again on every trigger, until ctx ends. Syncs never overlap; triggers that
 // arrive during a sync collapse into one more sync after it. report sees every outcome.
 func (r *Reconciler) Run(ctx context.Context, triggers <-chan trigger.Trigger, report func(*Result, error)) {
+	r.RunUntil(ctx, ctx.Done(), triggers, report)
+}
+
+// RunUntil is Run with two ways to end: when stop closes, no new sync starts and the one in
+// progress runs to its end (a graceful shutdown: a commit is applied whole, not half); when ctx
+// ends, the sync in progress is abandoned at once (leadership lost: another replica takes over and
+// two must never apply together).
+func (r *Reconciler) RunUntil(ctx context.Context, stop <-chan struct{}, triggers <-chan trigger.Trigger, report func(*Result, error)) {
+	stopped := func() bool {
+		select {
+		case <-stop:
+			return true
+		default:
+			return ctx.Err() != nil
+		}
+	}
+	if stopped() {
+		return
+	}
 	res, err := r.SyncOnce(ctx)
 	report(res, err)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-stop:
+			return
 		case t, ok := <-triggers:
-			if !ok {
+			if !ok || stopped() {
 				return
 			}
 			r.log.Debug("sync triggered", "reason", t.Reason)

@@ -29,6 +29,8 @@ type provisionFlags struct {
 	pollInterval  time.Duration
 	// root is the sync root the pools are tagged with; set by the sync command.
 	root string
+	// observe sees every finished agent pool operation (metrics); set by the sync command.
+	observe func(op string, elapsed time.Duration, reason string)
 }
 
 func addProvisionFlags(fs *pflag.FlagSet) *provisionFlags {
@@ -81,7 +83,7 @@ func (f *provisionFlags) build(ctx context.Context, kube kubernetes.Interface, l
 	}
 	pools, err := aks.New(ctx, aks.Config{
 		SubscriptionID: f.subscription, ResourceGroup: f.resourceGroup, Cluster: f.cluster,
-		Credential: cred, ClientOptions: opts, PollInterval: f.pollInterval, Logger: log, Root: f.root,
+		Credential: cred, ClientOptions: opts, PollInterval: f.pollInterval, Logger: log, Root: f.root, Observe: f.observe,
 	}, kube)
 	if err != nil {
 		return nil, err

@@ -37,10 +37,12 @@ func addStatusFlags(fs *pflag.FlagSet) *statusFlags {
 	return f
 }
 
-// reporter starts publishing statuses beside the sync until ctx ends, or returns nil when there is
-// nowhere to publish (--status=false, or a local folder with no --status-repo). cfg is the cluster
-// to watch; nil in hydrate mode. srcRepo and srcBranch are the sync's --repo and --branch.
-func (f *statusFlags) reporter(ctx context.Context, srcRepo, srcBranch string, auth source.AuthOptions, cfg *rest.Config, log *slog.Logger) (*status.Reporter, error) {
+// reporter builds the status reporter (the caller runs it), or returns nil when there is nowhere
+// to publish (--status=false, or a local folder with no --status-repo). cfg is the cluster to
+// watch; nil in hydrate mode. srcRepo and srcBranch are the sync's --repo and --branch. onPublish
+// sees every report computed.
+func (f *statusFlags) reporter(srcRepo, srcBranch string, auth source.AuthOptions, cfg *rest.Config, log *slog.Logger,
+	onPublish func(*status.Report, bool, error)) (*status.Reporter, error) {
 	if f == nil || !f.enabled {
 		return nil, nil
 	}
@@ -70,13 +72,7 @@ func (f *statusFlags) reporter(ctx context.Context, srcRepo, srcBranch string, a
 		// Relative links only work inside the source repository; point at its host instead.
 		w.Link = hostLink(srcRepo)
 	}
-	r := status.NewReporter(status.ReporterOptions{Writer: w, Config: cfg, Logger: log})
-	go func() {
-		if err := r.Run(ctx); err != nil {
-			log.Error("status branch: reporter stopped", "err", err)
-		}
-	}()
-	return r, nil
+	return status.NewReporter(status.ReporterOptions{Writer: w, Config: cfg, Logger: log, OnPublish: onPublish}), nil
 }
 
 func isGitURL(s string) bool { return strings.Contains(s, "://") || strings.Contains(s, "@") }

@@ -117,8 +117,6 @@ func TestStatusFlagsReporter(t *testing.T) {
 		}
 		return f
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	tests := []struct {
 		name          string
 		flags         []string
@@ -136,7 +134,7 @@ func TestStatusFlagsReporter(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
-			r, err := parse(tt.flags...).reporter(ctx, tt.repo, tt.branch, source.AuthOptions{}, nil, log)
+			r, err := parse(tt.flags...).reporter(tt.repo, tt.branch, source.AuthOptions{}, nil, log, nil)
 			if tt.wantErrSubstr != "" {
 				is.True(err != nil)
 				is.True(strings.Contains(err.Error(), tt.wantErrSubstr))

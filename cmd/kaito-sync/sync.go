@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -27,6 +26,7 @@ import (
 	"github.com/kaito-sync/kaito-sync/status"
 	ksync "github.com/kaito-sync/kaito-sync/sync"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
+	"github.com/kaito-sync/kaito-sync/sync/metrics"
 	"github.com/kaito-sync/kaito-sync/sync/source"
 	"github.com/kaito-sync/kaito-sync/sync/trigger"
 	"github.com/kaito-sync/kaito-sync/workspaces"
@@ -50,6 +50,7 @@ type syncFlags struct {
 	watch              bool
 	provision          *provisionFlags
 	status             *statusFlags
+	daemon             *daemonFlags
 }
 
 func newSyncCmd() *cobra.Command {
@@ -97,6 +98,7 @@ With --once it syncs and exits: 0 when everything synced, 1 when anything failed
 	fl.BoolVar(&f.watch, "watch", true, "with a local folder in --repo, sync when its files change (fsnotify)")
 	f.provision = addProvisionFlags(fl)
 	f.status = addStatusFlags(fl)
+	f.daemon = addDaemonFlags(fl)
 	return cmd
 }
 
@@ -104,16 +106,19 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	if f.repo == "" {
 		return usageErrorf("--repo is required")
 	}
+	if f.once && f.daemon.leaderElect {
+		return usageErrorf("--leader-elect is for the long-running sync; drop --once or --leader-elect")
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	level := slog.LevelInfo
-	if f.verbose {
-		level = slog.LevelDebug
+	log, err := newLogger(errOut, f.daemon.logFormat, f.verbose)
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+	m := metrics.New()
 
 	src, repoID, err := buildSource(f)
 	if err != nil {
@@ -139,6 +144,7 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		if err != nil {
 			return err
 		}
+		// Followers keep their caches warm too, so a takeover starts with a no-op diff, not a relist.
 		if err := manager.Start(ctx); err != nil {
 			return err
 		}
@@ -172,6 +178,7 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		if err != nil {
 			return err
 		}
+		f.provision.observe = m.ObserveAKS
 		if prov, err = f.provision.build(ctx, kube, log); err != nil {
 			return err
 		}
@@ -190,7 +197,8 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	}
 	var rep *status.Reporter
 	if f.target != "dir" || (f.status != nil && f.status.repo != "") { // a folder target gets its statuses beside the manifests
-		if rep, err = f.status.reporter(ctx, f.repo, f.branch, f.auth, statusCfg, log); err != nil {
+		onPublish := func(r *status.Report, _ bool, _ error) { m.ObserveStates(r.Counts(), status.States) }
+		if rep, err = f.status.reporter(f.repo, f.branch, f.auth, statusCfg, log, onPublish); err != nil {
 			return err
 		}
 	}
@@ -198,7 +206,8 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	if f.target == "dir" && f.status != nil && f.status.enabled {
 		folder = &folderStatus{dir: f.out}
 	}
-	publish := func(res *ksync.Result) {
+	publish := func(res *ksync.Result, err error) {
+		m.ObserveSync(res, err)
 		rep.Observe(res)
 		if err := folder.write(res); err != nil {
 			log.Error("status folder", "err", err)
@@ -211,19 +220,24 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		Provisioner:    prov,
 	})
 	if f.once {
+		reporterDone := startReporter(ctx, rep, log)
 		res, err := r.SyncOnce(ctx)
 		printResult(out, res, err, f.verbose)
-		publish(res)
+		publish(res, err)
 		if ferr := rep.Flush(ctx); ferr != nil {
 			fmt.Fprintf(errOut, "status branch: %v\n", ferr)
 		}
+		stop()
+		<-reporterDone
 		if err != nil || res.Failed() {
 			return &exitError{code: exitInvalid, err: errSilent}
 		}
 		return nil
 	}
-	if manager != nil {
-		go ksync.RepairDrift(ctx, manager, log)
+
+	probe := &probes{}
+	if err := serveObservability(ctx, f.daemon.metricsAddr, m, probe, log); err != nil {
+		return err
 	}
 	ins := []<-chan trigger.Trigger{trigger.Poll(ctx, f.interval, 0.1)}
 	if local, ok := src.(source.Local); ok && f.watch {
@@ -234,22 +248,79 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		ins = append(ins, w)
 	}
 	if f.webhookAddr != "" {
-		hook, err := startWebhook(ctx, f, log)
+		// Every replica listens; deploy/ sends deliveries to the leader's Pod. A follower's
+		// triggers are dropped: its first sync after a takeover reads the branch anyway.
+		hook, err := startWebhook(ctx, f, m, log)
 		if err != nil {
 			return err
 		}
 		ins = append(ins, hook)
 	}
 	triggers := trigger.Merge(ctx, ins...)
-	r.Run(ctx, triggers, func(res *ksync.Result, err error) {
-		printResult(out, res, err, f.verbose)
-		publish(res)
-	})
+	lead := func(leading context.Context) {
+		// hard ends the sync in progress: at once when leadership is lost, after the grace period
+		// on shutdown; ctx ending only stops new syncs.
+		hard, cancelHard := context.WithCancel(leading)
+		defer cancelHard()
+		go func() {
+			select {
+			case <-ctx.Done():
+				probe.stopping.Store(true)
+				t := time.NewTimer(f.daemon.shutdownGrace)
+				defer t.Stop()
+				select {
+				case <-t.C:
+					log.Warn("shutdown grace period over: abandoning the sync in progress")
+					cancelHard()
+				case <-hard.Done():
+				}
+			case <-hard.Done():
+			}
+		}()
+		soft, cancelSoft := context.WithCancel(hard)
+		defer cancelSoft()
+		context.AfterFunc(ctx, cancelSoft)
+		reporterDone := startReporter(hard, rep, log)
+		if manager != nil {
+			go ksync.RepairDrift(soft, manager, log)
+		}
+		r.RunUntil(hard, ctx.Done(), triggers, func(res *ksync.Result, err error) {
+			logResult(log, res, err)
+			publish(res, err)
+		})
+		// The last statuses go out whole before the Lease is released.
+		if hard.Err() == nil {
+			if err := rep.Flush(hard); err != nil {
+				log.Error("status branch: final write failed", "err", err)
+			}
+		}
+		cancelHard()
+		<-reporterDone
+	}
+	if err := runLeading(ctx, f.daemon, statusCfg, m, probe, log, lead); err != nil {
+		return err
+	}
 	return nil
 }
 
+// startReporter runs the status reporter until ctx ends; the channel closes when it has stopped.
+func startReporter(ctx context.Context, rep *status.Reporter, log *slog.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	if rep == nil {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		if err := rep.Run(ctx); err != nil {
+			log.Error("status branch: reporter stopped", "err", err)
+		}
+	}()
+	return done
+}
+
 // startWebhook serves POST /hook until ctx ends.
-func startWebhook(ctx context.Context, f syncFlags, log *slog.Logger) (<-chan trigger.Trigger, error) {
+func startWebhook(ctx context.Context, f syncFlags, m *metrics.Metrics, log *slog.Logger) (<-chan trigger.Trigger, error) {
 	if f.webhookSecretFile == "" {
 		return nil, usageErrorf("--webhook-addr needs --webhook-secret-file: an open webhook lets anyone trigger syncs")
 	}
@@ -258,25 +329,12 @@ func startWebhook(ctx context.Context, f syncFlags, log *slog.Logger) (<-chan tr
 		return nil, err
 	}
 	hook := trigger.NewWebhook([]byte(strings.TrimSpace(string(secret))), f.branch, log)
+	hook.Observe = m.ObserveWebhook
 	mux := http.NewServeMux()
 	mux.Handle("/hook", hook)
-	ln, err := net.Listen("tcp", f.webhookAddr)
-	if err != nil {
+	if err := serve(ctx, f.webhookAddr, mux, log, "webhook"); err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("webhook server stopped", "err", err)
-		}
-	}()
-	log.Info("webhook listening", "addr", ln.Addr().String(), "path", "/hook")
 	return hook.C, nil
 }
 

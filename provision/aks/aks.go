@@ -34,6 +34,10 @@ type Config struct {
 	// Root identifies this kaito-sync instance (apply.RootID); pools are tagged with it and only
 	// pools carrying it are adopted or collected.
 	Root string
+	// Observe, when set, sees every finished agent pool operation: its kind (create, update,
+	// replace, resume, delete), how long it ran, and the failure reason ("" on success). Metrics
+	// hang here so this package needs no metrics library.
+	Observe func(op string, elapsed time.Duration, reason string)
 }
 
 // Provisioner manages the agent pools of one AKS cluster.

@@ -47,6 +47,13 @@ func (p *Provisioner) start(pool string, o *op, fn func(ctx context.Context, o *
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		o.done, o.err, o.finished = true, err, time.Now()
+		if p.cfg.Observe != nil {
+			reason := ""
+			if err != nil {
+				reason = classify(pool, o.sku, o.count, err).Reason
+			}
+			p.cfg.Observe(o.kind, o.finished.Sub(o.started), reason)
+		}
 		if err != nil {
 			o.failures++
 			p.log.Error("agent pool operation failed", "pool", pool, "workspace", o.workspace, "op", o.desc,

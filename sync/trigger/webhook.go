@@ -25,6 +25,15 @@ type Webhook struct {
 	Branch string
 	Logger *slog.Logger
 	C      chan Trigger
+	// Observe, when set, sees every delivery: the provider (github, gitlab, generic, or "" when
+	// unknown) and the outcome (triggered, ignored, unauthorized, too-large, bad-request).
+	Observe func(provider, outcome string)
+}
+
+func (h *Webhook) observe(provider, outcome string) {
+	if h.Observe != nil {
+		h.Observe(provider, outcome)
+	}
 }
 
 // NewWebhook returns a handler whose triggers arrive on its C.
@@ -45,9 +54,11 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
+			h.observe("", "too-large")
 			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
 			return
 		}
+		h.observe("", "bad-request")
 		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return
 	}
@@ -55,24 +66,29 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		// Say nothing about why: the caller may be probing.
 		h.Logger.Warn("webhook refused: bad or missing signature", "remote", r.RemoteAddr)
+		h.observe(provider, "unauthorized")
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
 	event := r.Header.Get("X-GitHub-Event") + r.Header.Get("X-Gitlab-Event")
 	if event == "ping" {
+		h.observe(provider, "ignored")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	if event != "" && event != "push" && event != "Push Hook" {
+		h.observe(provider, "ignored")
 		w.WriteHeader(http.StatusAccepted) // authentic but not a push: nothing to do
 		return
 	}
 	ref := pushedRef(body)
 	if ref != "" && h.Branch != "" && ref != "refs/heads/"+h.Branch {
+		h.observe(provider, "ignored")
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
 	send(h.C, Trigger{Reason: "webhook " + provider + " push " + strings.TrimPrefix(ref, "refs/heads/"), At: time.Now()})
+	h.observe(provider, "triggered")
 	w.WriteHeader(http.StatusAccepted)
 }
 
