@@ -11,6 +11,8 @@ import (
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/kaito-sync/kaito-sync/sync/informers"
 )
 
 // watched are the kinds whose health makes a status. Secrets are left out on purpose: reading
@@ -55,11 +57,13 @@ func watchCluster(ctx context.Context, cfg *rest.Config, selector string, change
 		}
 		c.informers[kind] = inf
 	}
+	refused, err := informers.Refusals(c.informers)
+	if err != nil {
+		return nil, err
+	}
 	factory.Start(ctx.Done())
-	for gvr, ok := range factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return nil, fmt.Errorf("status: watch of %s did not start", gvr.Resource)
-		}
+	if err := informers.WaitSynced(ctx, c.informers, refused); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
 	}
 	return c, nil
 }

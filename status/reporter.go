@@ -53,6 +53,7 @@ type Reporter struct {
 	pending   []string // source commits synced and not yet published
 	published *Report
 	cluster   Cluster
+	runErr    error // why Run stopped before it was ready
 
 	publishMu sync.Mutex // one write at a time
 }
@@ -113,6 +114,10 @@ func (r *Reporter) Run(ctx context.Context) error {
 	if r.opts.Config != nil {
 		live, err := watchCluster(ctx, r.opts.Config, r.opts.Selector, r.poke)
 		if err != nil {
+			r.mu.Lock()
+			r.runErr = err
+			r.mu.Unlock()
+			close(r.ready) // Flush must not wait for a Run that has ended
 			return err
 		}
 		cluster = live
@@ -150,6 +155,12 @@ func (r *Reporter) Flush(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-r.ready:
+	}
+	r.mu.Lock()
+	err := r.runErr
+	r.mu.Unlock()
+	if err != nil {
+		return err
 	}
 	return r.publish(ctx)
 }

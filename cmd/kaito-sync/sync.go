@@ -119,6 +119,14 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		return err
 	}
 	m := metrics.New()
+	// Probes and metrics come up first: /healthz answers while the caches list, and a process
+	// stuck there is visible (readyz false) rather than silent.
+	probe := &probes{}
+	if !f.once {
+		if err := serveObservability(ctx, f.daemon.metricsAddr, m, probe, log); err != nil {
+			return err
+		}
+	}
 
 	src, repoID, err := buildSource(f)
 	if err != nil {
@@ -235,10 +243,6 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		return nil
 	}
 
-	probe := &probes{}
-	if err := serveObservability(ctx, f.daemon.metricsAddr, m, probe, log); err != nil {
-		return err
-	}
 	ins := []<-chan trigger.Trigger{trigger.Poll(ctx, f.interval, 0.1)}
 	if local, ok := src.(source.Local); ok && f.watch {
 		w, err := trigger.Watch(ctx, filepath.Join(local.Dir, f.path), 200*time.Millisecond, log)
