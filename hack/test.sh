@@ -8,11 +8,12 @@
 #    KAITO_SYNC_TESTBIN and KAITO_SYNC_KUSTOMIZE;
 # 2. gofmt, go vet;
 # 3. go test -race ./... (unit + end-to-end, once, under the race detector; every package that needs
-#    the control plane starts its own; the race detector needs cgo and a C compiler).
+#    the control plane starts its own; the race detector needs cgo and a C compiler);
+# 4. each fuzz target for FUZZ_TIME (decoder, validator, renderer, status file names).
 # Every step runs even if an earlier one failed; the exit code is non-zero if any failed.
 #
 # Environment: TEST_TIMEOUT (default 20m), RACE=0 (run without the race detector), GO_TEST_FLAGS
-# (extra go test flags, e.g. "-v" or "-run Smoke").
+# (extra go test flags, e.g. "-v" or "-run Smoke"), FUZZ_TIME (default 10s per target; 0 skips).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,6 +80,25 @@ t=$SECONDS
 # shellcheck disable=SC2086
 go test $race -count=1 -timeout "$TEST_TIMEOUT" $GO_TEST_FLAGS ./...
 step_done test "$t" $?
+
+# Fuzzing, briefly, on every run: each target starts from its seed corpus committed under
+# <package>/testdata/fuzz/<target> plus what earlier runs found (Go keeps that in its build cache,
+# so a CI cache of ~/.cache/go-build keeps the corpus growing). An input that fails is written to
+# testdata/fuzz/<target>/ and printed: commit it with the fix, and every go test runs it after.
+# Minimizing an input is capped at 5s (default 60s) so a finding cannot stall the run.
+FUZZ_TIME=${FUZZ_TIME:-10s}
+if [ "$FUZZ_TIME" != 0 ]; then
+  section "fuzz ($FUZZ_TIME per target)"
+  t=$SECONDS
+  fuzz_rc=0
+  # package:target — the decoder (with every validation rule), the validator on its own (fields
+  # set past the decoder), the renderer (on what the validator accepts), status file names.
+  for target in workspaces:FuzzLoadAndCheck workspaces:FuzzValidate workspaces:FuzzRender status/branch:FuzzWorkspaceFile; do
+    echo "-- ${target#*:} (./${target%%:*})"
+    go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "$FUZZ_TIME" -fuzzminimizetime 5s "./${target%%:*}" || fuzz_rc=1
+  done
+  step_done fuzz "$t" $fuzz_rc
+fi
 
 section "summary ($((SECONDS - t_all))s)"
 if [ ${#failed[@]} -gt 0 ]; then

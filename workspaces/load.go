@@ -28,6 +28,10 @@ type Options struct {
 	MaxDepth int
 	// MaxNodes bounds the nodes visited per document with aliases expanded ("billion laughs").
 	MaxNodes int
+	// MaxFiles is the most YAML files one load reads. Past it the rest are not read, the set is
+	// incomplete (nothing is pruned) and a problem says so: a push of a million files must not
+	// make every sync read them all.
+	MaxFiles int
 	// DefaultNamespace is used for objects without metadata.namespace.
 	DefaultNamespace string
 	// AllowSecrets accepts plain-text Secrets in Git (refused by default: they leak credentials).
@@ -44,6 +48,7 @@ func DefaultOptions() Options {
 		MaxDocuments:     100,
 		MaxDepth:         64,
 		MaxNodes:         100_000,
+		MaxFiles:         10_000,
 		DefaultNamespace: "default",
 	}
 }
@@ -62,6 +67,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxNodes <= 0 {
 		o.MaxNodes = def.MaxNodes
 	}
+	if o.MaxFiles <= 0 {
+		o.MaxFiles = def.MaxFiles
+	}
 	if o.DefaultNamespace == "" {
 		o.DefaultNamespace = def.DefaultNamespace
 	}
@@ -78,6 +86,8 @@ type Set struct {
 	// Broken lists files that could not be read or parsed to the end: what they declare is unknown,
 	// so nothing may be pruned on their account.
 	Broken []string
+
+	incompleteListing bool // stopped at Options.MaxFiles
 }
 
 // Complete reports whether every file was read and parsed to the end. Only a complete set may be
@@ -93,11 +103,11 @@ func Load(fsys fs.FS, root string, opts Options) (*Set, error) {
 // LoadPaths reads several files or folders as one set, so duplicates across them are found.
 func LoadPaths(fsys fs.FS, roots []string, opts Options) (*Set, error) {
 	opts = opts.withDefaults()
-	files, err := listYAML(fsys, roots)
+	s := &Set{}
+	files, err := s.listYAML(fsys, roots, opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &Set{}
 	for _, f := range files {
 		s.loadFile(fsys, f, opts)
 	}
@@ -111,11 +121,17 @@ func isYAML(name string) bool {
 	return ext == ".yaml" || ext == ".yml"
 }
 
-func listYAML(fsys fs.FS, roots []string) ([]string, error) {
+// listYAML finds the files to read, in lexical order, at most opts.MaxFiles of them. Symbolic
+// links are never followed (in Git a link is a blob holding a path, which may lead anywhere on the
+// machine); one that could stand for workspaces — a YAML name, or no extension, so maybe a folder —
+// is an error that makes the set incomplete, since what it stands for is unknown.
+func (s *Set) listYAML(fsys fs.FS, roots []string, opts Options) ([]string, error) {
 	seen := map[string]bool{}
 	var files []string
 	for _, root := range roots {
 		root = path.Clean(root)
+		// A root named explicitly (the validate command's arguments) is followed, link or not: the
+		// user chose it. What the walk finds under it is not.
 		info, err := fs.Stat(fsys, root)
 		if err != nil {
 			return nil, err
@@ -132,13 +148,20 @@ func listYAML(fsys fs.FS, roots []string) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() {
+			switch {
+			case d.IsDir():
 				if p != root && strings.HasPrefix(d.Name(), ".") {
 					return fs.SkipDir
 				}
-				return nil
-			}
-			if isYAML(p) && d.Type().IsRegular() && !seen[p] {
+			case d.Type()&fs.ModeSymlink != 0:
+				if isYAML(p) || path.Ext(p) == "" {
+					s.symlink(fsys, p, opts)
+				}
+			case isYAML(p) && d.Type().IsRegular() && !seen[p]:
+				if len(files) == opts.MaxFiles {
+					s.tooManyFiles(root, p, opts)
+					return fs.SkipAll
+				}
 				seen[p] = true
 				files = append(files, p)
 			}
@@ -147,9 +170,39 @@ func listYAML(fsys fs.FS, roots []string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		if s.incompleteListing {
+			break
+		}
 	}
 	sort.Strings(files)
 	return files, nil
+}
+
+// repoPath names a file as the repository does (see Options.PathPrefix).
+func repoPath(name string, opts Options) string {
+	if opts.PathPrefix != "" && opts.PathPrefix != "." {
+		return path.Join(opts.PathPrefix, name)
+	}
+	return name
+}
+
+func (s *Set) symlink(fsys fs.FS, name string, opts Options) {
+	file := repoPath(name, opts)
+	s.Broken = append(s.Broken, file)
+	to := ""
+	if target, err := fs.ReadLink(fsys, name); err == nil {
+		to = fmt.Sprintf(" to %q", target)
+	}
+	s.fileProblem(file, 0, "symbolic link%s: not followed, a link may point outside the repository; "+
+		"commit the file itself (nothing is pruned while it is here)", to)
+}
+
+func (s *Set) tooManyFiles(root, first string, opts Options) {
+	s.incompleteListing = true
+	dir := repoPath(root, opts)
+	s.Broken = append(s.Broken, dir)
+	s.fileProblem(dir, 0, "more than %d YAML files: only the first %d were read, %s and the files after it were not "+
+		"(nothing is pruned until the folder holds fewer)", opts.MaxFiles, opts.MaxFiles, repoPath(first, opts))
 }
 
 func (s *Set) fileProblem(file string, line int, format string, args ...any) {
@@ -159,10 +212,7 @@ func (s *Set) fileProblem(file string, line int, format string, args ...any) {
 func (s *Set) loadFile(fsys fs.FS, name string, opts Options) {
 	s.Files++
 	// Read by its name in fsys, report by its name in the repository.
-	file := name
-	if opts.PathPrefix != "" && opts.PathPrefix != "." {
-		file = path.Join(opts.PathPrefix, name)
-	}
+	file := repoPath(name, opts)
 	data, err := readLimited(fsys, name, opts.MaxFileSize)
 	if err != nil {
 		s.Broken = append(s.Broken, file)

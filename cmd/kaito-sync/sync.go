@@ -51,6 +51,7 @@ type syncFlags struct {
 	provision          *provisionFlags
 	status             *statusFlags
 	daemon             *daemonFlags
+	verify             *verifyFlags
 }
 
 func newSyncCmd() *cobra.Command {
@@ -99,6 +100,7 @@ With --once it syncs and exits: 0 when everything synced, 1 when anything failed
 	f.provision = addProvisionFlags(fl)
 	f.status = addStatusFlags(fl)
 	f.daemon = addDaemonFlags(fl)
+	f.verify = addVerifyFlags(fl)
 	return cmd
 }
 
@@ -348,6 +350,9 @@ func buildSource(f syncFlags) (source.Source, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
+		if _, err := f.verify.keyRing(true); err != nil {
+			return nil, "", err
+		}
 		return source.Local{Dir: abs, Path: f.path}, abs, nil
 	}
 	if !strings.Contains(f.repo, "://") && !strings.Contains(f.repo, "@") {
@@ -357,7 +362,11 @@ func buildSource(f syncFlags) (source.Source, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return source.NewGit(source.GitOptions{URL: f.repo, Branch: f.branch, Path: f.path, Auth: auth}), source.RedactURL(f.repo), nil
+	keyRing, err := f.verify.keyRing(false)
+	if err != nil {
+		return nil, "", err
+	}
+	return source.NewGit(source.GitOptions{URL: f.repo, Branch: f.branch, Path: f.path, Auth: auth, KeyRing: keyRing}), source.RedactURL(f.repo), nil
 }
 
 // kubeConfig finds cluster access the way kubectl does, then in-cluster.

@@ -8,12 +8,12 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // GitOptions configure a Git source.
@@ -28,7 +28,16 @@ type GitOptions struct {
 	// RecloneEvery bounds memory: the in-memory object store is rebuilt from scratch after this
 	// many fetches that brought new commits (0 means 50).
 	RecloneEvery int
+	// Timeout bounds one fetch (0 means 5 minutes): a server that accepts the connection and then
+	// stalls must fail this sync, not hang every later one.
+	Timeout time.Duration
+	// KeyRing, when set, holds armored OpenPGP public keys (see ReadKeyRing): the fetched tip must
+	// carry a signature that verifies against one of them, or the fetch fails and nothing syncs.
+	KeyRing string
 }
+
+// DefaultFetchTimeout is GitOptions.Timeout when none is given.
+const DefaultFetchTimeout = 5 * time.Minute
 
 // Git reads a branch of a remote repository into memory: a shallow clone first, then incremental
 // fetches. Nothing is checked out on disk; the tree is read from Git objects.
@@ -54,6 +63,9 @@ func NewGit(opts GitOptions) *Git {
 	if opts.RecloneEvery <= 0 {
 		opts.RecloneEvery = 50
 	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultFetchTimeout
+	}
 	return &Git{opts: opts}
 }
 
@@ -66,7 +78,13 @@ func (g *Git) remoteRef() plumbing.ReferenceName {
 func (g *Git) Fetch(ctx context.Context) (Snapshot, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if err := g.update(ctx); err != nil {
+	fctx, cancel := context.WithTimeout(ctx, g.opts.Timeout)
+	err := g.update(fctx)
+	cancel()
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("no complete answer within %v (the server is slow or stalled): %w", g.opts.Timeout, err)
+		}
 		return Snapshot{}, fmt.Errorf("git %s (branch %s): %w", RedactURL(g.opts.URL), g.opts.Branch, err)
 	}
 	snap, err := g.snapshot()
@@ -114,7 +132,7 @@ func isTransient(err error) bool {
 }
 
 func (g *Git) clone(ctx context.Context) error {
-	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
+	repo, err := git.CloneContext(ctx, newStorage(), nil, &git.CloneOptions{
 		URL:           g.opts.URL,
 		Auth:          g.opts.Auth,
 		ReferenceName: plumbing.NewBranchReferenceName(g.opts.Branch),
@@ -142,6 +160,11 @@ func (g *Git) snapshot() (Snapshot, error) {
 	commit, err := g.repo.CommitObject(ref.Hash())
 	if err != nil {
 		return Snapshot{}, err
+	}
+	if g.opts.KeyRing != "" {
+		if err := verifyCommit(commit, g.opts.KeyRing); err != nil {
+			return Snapshot{}, err
+		}
 	}
 	tree, err := commit.Tree()
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // OpenRepository opens the Git repository at repo: a local folder (the repository or any folder
@@ -27,7 +26,7 @@ func OpenRepository(ctx context.Context, repo string, auth transport.AuthMethod)
 		}
 		return r, nil
 	}
-	r, err := git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
+	r, err := git.CloneContext(ctx, newStorage(), nil, &git.CloneOptions{
 		URL:        repo,
 		Auth:       auth,
 		NoCheckout: true,

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/go-git/go-billy/v5/memfs"
 	"github.com/go-git/go-billy/v5/util"
 	"github.com/go-git/go-git/v5"
@@ -52,9 +53,16 @@ type Server struct {
 
 	git     string
 	ownDir  bool
-	srv     *http.Server
+	addr    string       // host:port, kept across Stop and Restart
+	handler http.Handler // authentication, injected faults, then git http-backend
 	userSum [32]byte
 	passSum [32]byte
+
+	mu     sync.Mutex
+	srv    *http.Server // nil while stopped
+	fault  Fault
+	wake   chan struct{} // closed when the fault changes, so delayed requests look again
+	served int
 
 	closeOnce  sync.Once
 	backendLog *os.File
@@ -113,24 +121,29 @@ func Start(opts Options) (*Server, error) {
 		backendLog.Close()
 		return nil, err
 	}
-	s.URL = "http://" + l.Addr().String()
-	s.srv = &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			user, ok := s.authorized(r)
-			if !ok {
-				w.Header().Set("WWW-Authenticate", `Basic realm="kaito-sync test git"`)
-				http.Error(w, "authentication required", http.StatusUnauthorized)
-				return
-			}
-			h := *backend
-			h.Env = append(slices.Clone(backend.Env), "REMOTE_USER="+user)
-			h.ServeHTTP(w, r)
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	s.addr = l.Addr().String()
+	s.URL = "http://" + s.addr
+	s.handler = s.faulty(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, ok := s.authorized(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Basic realm="kaito-sync test git"`)
+			http.Error(w, "authentication required", http.StatusUnauthorized)
+			return
+		}
+		h := *backend
+		h.Env = append(slices.Clone(backend.Env), "REMOTE_USER="+user)
+		h.ServeHTTP(w, r)
+	}))
 	s.backendLog = backendLog
-	go func() { _ = s.srv.Serve(l) }()
+	s.serve(l)
 	return s, nil
+}
+
+// serve starts an HTTP server on l; callers hold s.mu or own s exclusively.
+func (s *Server) serve(l net.Listener) {
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = srv
+	go func() { _ = srv.Serve(l) }()
 }
 
 // New starts a server for one test and closes it when the test ends.
@@ -166,8 +179,15 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := s.srv.Shutdown(ctx); err != nil {
-			s.closeErr = errors.Join(err, s.srv.Close())
+		s.mu.Lock()
+		srv := s.srv
+		s.srv = nil
+		s.setFaultLocked(Fault{}) // delayed requests end now rather than hold Shutdown up
+		s.mu.Unlock()
+		if srv != nil {
+			if err := srv.Shutdown(ctx); err != nil {
+				s.closeErr = errors.Join(err, srv.Close())
+			}
 		}
 		// Only now: Serve returns as soon as Shutdown starts, while CGI requests may still write.
 		s.backendLog.Close()
@@ -227,6 +247,11 @@ type Change struct {
 	// From names the branch a new branch starts from; empty starts it as a root commit. Ignored
 	// when the branch exists.
 	From string
+	// Orphan makes the commit a new root holding exactly Files, force-pushed over the branch:
+	// history rewritten, as by a `git push --force` of unrelated work.
+	Orphan bool
+	// SignKey, when set, signs the commit with this OpenPGP key (as `git commit -S`).
+	SignKey *openpgp.Entity
 }
 
 // Commit pushes one commit writing files to branch (created if missing) and returns its hash.
@@ -246,6 +271,10 @@ func (s *Server) Push(repo, branch string, c Change) (string, error) {
 	refs, err := s.listRefs(url)
 	if err != nil {
 		return "", err
+	}
+	if c.Orphan { // a new root: nothing of the branch, nor of another, is kept
+		delete(refs, ref)
+		c.From = ""
 	}
 	fs := memfs.New()
 	var r *git.Repository
@@ -298,11 +327,14 @@ func (s *Server) Push(repo, branch string, c Change) (string, error) {
 		msg = "test commit"
 	}
 	sig := &object.Signature{Name: "kaito-sync test", Email: "test@kaito-sync.invalid", When: time.Now()}
-	h, err := wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig, AllowEmptyCommits: true})
+	h, err := wt.Commit(msg, &git.CommitOptions{Author: sig, Committer: sig, AllowEmptyCommits: true, SignKey: c.SignKey})
 	if err != nil {
 		return "", fmt.Errorf("commit: %w", err)
 	}
 	spec := config.RefSpec(ref.String() + ":" + ref.String())
+	if c.Orphan { // forced: the branch's history is replaced
+		spec = "+" + spec
+	}
 	if err := r.Push(&git.PushOptions{RemoteName: "origin", Auth: s.Auth(), RefSpecs: []config.RefSpec{spec}}); err != nil {
 		return "", fmt.Errorf("push %s to %s: %w", branch, url, err)
 	}

@@ -55,7 +55,8 @@ func spawn(cmd *exec.Cmd) error {
 
 func startProcess(dir, name, bin string, args ...string) (*process, error) {
 	logPath := filepath.Join(dir, name+".log")
-	f, err := os.Create(logPath)
+	// Appended to: a component restarted by a test keeps the log of its first life.
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +102,16 @@ func (p *process) stop(timeout time.Duration) {
 		signalGroup(pid, true)
 		<-p.done
 	}
+}
+
+// kill sends SIGKILL to the process group and waits for the exit: a crash, with no graceful
+// shutdown.
+func (p *process) kill() {
+	if done, _ := p.exited(); done {
+		return
+	}
+	signalGroup(p.cmd.Process.Pid, true)
+	<-p.done
 }
 
 // tail returns the last n lines of the process's log.

@@ -105,9 +105,15 @@ type Env struct {
 	StartDuration time.Duration        // how long Start took until the apiserver was ready
 
 	opts     Options
+	procsMu  sync.Mutex
 	procs    []*process // in start order
 	stopOnce sync.Once
 	stopErr  error
+
+	// What StartAPIServer needs to bring kube-apiserver back as it was.
+	apiArgs             []string
+	apiPort             int
+	apiToken, apiCAFile string
 }
 
 // Start runs etcd and kube-apiserver, waits until the apiserver is ready, then starts
@@ -190,7 +196,7 @@ func start(ctx context.Context, opts Options) (_ *Env, portClash bool, err error
 	); err != nil {
 		return nil, false, err
 	}
-	if err := e.run(KubeAPIServer, bin(KubeAPIServer),
+	e.apiArgs = []string{
 		"--etcd-servers", url(etcdPort),
 		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(apiPort), "--cert-dir", certDir,
@@ -201,12 +207,15 @@ func start(ctx context.Context, opts Options) (_ *Env, portClash bool, err error
 		"--service-account-signing-key-file", filepath.Join(dir, "sa.key"),
 		"--service-cluster-ip-range", "10.96.0.0/16", "--allow-privileged=true",
 		"--disable-admission-plugins", "ServiceAccount",
-	); err != nil {
+	}
+	if err := e.run(KubeAPIServer, bin(KubeAPIServer), e.apiArgs...); err != nil {
 		return nil, false, err
 	}
 
-	// The apiserver writes its self-signed serving certificate (which includes its CA) at startup.
+	// The apiserver writes its self-signed serving certificate (which includes its CA) at startup;
+	// a restart finds it in --cert-dir and serves the same one, so clients keep trusting it.
 	caFile := filepath.Join(certDir, "apiserver.crt")
+	e.apiPort, e.apiToken, e.apiCAFile = apiPort, token, caFile
 	if err := e.waitReady(ctx, apiPort, token, caFile); err != nil {
 		return nil, false, err
 	}
@@ -240,8 +249,17 @@ func (e *Env) run(name, bin string, args ...string) error {
 	if err != nil {
 		return err
 	}
+	e.procsMu.Lock()
 	e.procs = append(e.procs, p)
+	e.procsMu.Unlock()
 	return nil
+}
+
+// running returns a copy of the components' list, safe to range over while one restarts.
+func (e *Env) running() []*process {
+	e.procsMu.Lock()
+	defer e.procsMu.Unlock()
+	return append([]*process(nil), e.procs...)
 }
 
 // waitReady polls the apiserver's /readyz until it answers ok, a component dies, or the timeout.
@@ -307,7 +325,7 @@ func (e *Env) connect(port int, token, caFile string) error {
 // Check returns an error naming any component that has exited, with the end of its log.
 func (e *Env) Check() error {
 	var errs []error
-	for _, p := range e.procs {
+	for _, p := range e.running() {
 		if done, err := p.exited(); done {
 			errs = append(errs, fmt.Errorf("%s exited (%v); last lines of %s:\n%s", p.name, err, p.log, p.tail(20)))
 		}
@@ -321,7 +339,7 @@ func (e *Env) Check() error {
 func (e *Env) Stop() error {
 	e.stopOnce.Do(func() {
 		var clients, rest []*process
-		for _, p := range e.procs {
+		for _, p := range e.running() {
 			switch p.name {
 			case KubeAPIServer, Etcd:
 				rest = append(rest, p)
@@ -359,7 +377,7 @@ func (e *Env) DumpLogs(w io.Writer, n int) {
 
 func (e *Env) logTails(n int, only ...string) string {
 	var b strings.Builder
-	for _, p := range e.procs {
+	for _, p := range e.running() {
 		if len(only) > 0 && !contains(only, p.name) {
 			continue
 		}
@@ -369,7 +387,7 @@ func (e *Env) logTails(n int, only ...string) string {
 }
 
 func (e *Env) logsContain(s string) bool {
-	for _, p := range e.procs {
+	for _, p := range e.running() {
 		if b, err := os.ReadFile(p.log); err == nil && strings.Contains(string(b), s) {
 			return true
 		}
