@@ -115,7 +115,8 @@ func (p *Provisioner) pending(pool string, need provision.Need) (provision.NodeS
 	if left <= 0 || changed { // a new need (count, SKU) is worth an attempt at once
 		return provision.NodeState{}, false
 	}
-	st := provision.NodeState{Reason: f.Reason, Message: fmt.Sprintf("%s; retrying in %s", f.Message, (left+time.Second-1).Truncate(time.Second)) // rounded up: never "in 0s", RetryAfter: left}
+	// Rounded up: a wait under half a second must not read "retrying in 0s".
+	st := provision.NodeState{Reason: f.Reason, Message: fmt.Sprintf("%s; retrying in %s", f.Message, (left + time.Second - 1).Truncate(time.Second)), RetryAfter: left}
 	return st, true
 }
 
