@@ -200,7 +200,7 @@ func (in *input) plan() (*entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &entry{dir: p.dir, files: p.files}
+	e := &entry{dir: p.dir, files: p.files, planned: true}
 	if e.kustWithSource, err = p.kust.marshal(true); err != nil {
 		return nil, err
 	}

@@ -82,10 +82,22 @@ type Renderer struct {
 
 	builds atomic.Int64 // krusty runs, for tests
 
-	mu    sync.Mutex
-	cache map[string]*list.Element // hash → element of lru holding *entry
-	lru   *list.List               // most recently used first
-	max   int
+	mu     sync.Mutex
+	cache  map[string]*list.Element // hash → element of lru holding *entry
+	lru    *list.List               // most recently used first
+	shapes map[string]*list.Element // shape hash → element of shapeLRU holding *shapeEntry
+	// shapeLRU holds krusty's builds by shape (see shape.go), most recently used first.
+	shapeLRU *list.List
+	max      int
+}
+
+// shapeEntry is krusty's build of a workspace shape: objects named with the sentinels.
+type shapeEntry struct {
+	hash    string
+	objects []*unstructured.Unstructured
+	// safe is orderSafe(objects): renamed copies are in krusty's order. An unsafe shape is only
+	// remembered so that its workspaces are built directly without trying again.
+	safe bool
 }
 
 // DefaultCacheSize bounds the render cache, in workspaces. The least recently rendered are dropped.
@@ -93,7 +105,8 @@ const DefaultCacheSize = 4096
 
 // New returns a Renderer for the catalog.
 func New(cat *presets.Catalog) *Renderer {
-	return &Renderer{cat: cat, cache: map[string]*list.Element{}, lru: list.New(), max: DefaultCacheSize}
+	return &Renderer{cat: cat, cache: map[string]*list.Element{}, lru: list.New(),
+		shapes: map[string]*list.Element{}, shapeLRU: list.New(), max: DefaultCacheSize}
 }
 
 // entry is a cached render: everything that does not depend on Source, and the objects as built.
@@ -104,6 +117,24 @@ type entry struct {
 	// kustomization.yaml with and without the source transformer
 	kustWithSource, kustNoSource []byte
 	objects                      []*unstructured.Unstructured // as built with some Source; restamped on the way out
+	// shape, when set, stands for objects: they are its build renamed to name and namespace,
+	// renamed again on the way out instead of kept, so a fleet of one shape holds one build.
+	shape         *shapeEntry
+	name, namespc string
+	// planned entries have the overlay files; those made by Objects may not.
+	planned bool
+}
+
+// copies returns objects the caller owns: deep copies of objects, or a renamed shape.
+func (e *entry) copies() []*unstructured.Unstructured {
+	if e.shape != nil {
+		return rename(e.shape.objects, e.name, e.namespc)
+	}
+	out := make([]*unstructured.Unstructured, len(e.objects))
+	for i, o := range e.objects {
+		out[i] = o.DeepCopy()
+	}
+	return out
 }
 
 // Render renders one workspace. companions are those the workspace references (see
@@ -112,7 +143,18 @@ type entry struct {
 // The workspace must be valid: Render does not repeat the validator's checks, but it fails rather
 // than render something Kaito would not.
 func (r *Renderer) Render(ws *workspaces.Workspace, companions []*workspaces.Companion, src Source) (*Result, error) {
-	res, err := r.render(ws, companions, src)
+	return r.wrap(ws, companions, src, true)
+}
+
+// Objects is Render without Result.Overlay. A sync applies the objects and never reads the
+// overlay, whose files (YAML patches) cost more to write than a renamed copy of a shape's build:
+// without them a workspace of a known shape needs no plan at all.
+func (r *Renderer) Objects(ws *workspaces.Workspace, companions []*workspaces.Companion, src Source) (*Result, error) {
+	return r.wrap(ws, companions, src, false)
+}
+
+func (r *Renderer) wrap(ws *workspaces.Workspace, companions []*workspaces.Companion, src Source, overlay bool) (*Result, error) {
+	res, err := r.render(ws, companions, src, overlay)
 	if err != nil {
 		key := "?"
 		if ws != nil {
@@ -137,7 +179,7 @@ func (r *Renderer) Hash(ws *workspaces.Workspace, companions []*workspaces.Compa
 	return in.hash()
 }
 
-func (r *Renderer) render(ws *workspaces.Workspace, companions []*workspaces.Companion, src Source) (*Result, error) {
+func (r *Renderer) render(ws *workspaces.Workspace, companions []*workspaces.Companion, src Source, overlay bool) (*Result, error) {
 	if ws == nil {
 		return nil, errors.New("no workspace")
 	}
@@ -145,24 +187,97 @@ func (r *Renderer) render(ws *workspaces.Workspace, companions []*workspaces.Com
 	if err != nil {
 		return nil, err
 	}
-	hash, err := in.hash()
+	material, err := in.material()
 	if err != nil {
 		return nil, err
 	}
-	if e := r.lookup(hash); e != nil {
-		return e.result(ws.Key(), src)
+	hash := digest(material)
+	e := r.lookup(hash)
+	if e == nil || overlay && !e.planned {
+		ne := &entry{}
+		if overlay {
+			if ne, err = in.plan(); err != nil {
+				return nil, err
+			}
+		}
+		ne.hash = hash
+		if e != nil { // built by Objects: only the files were missing
+			ne.objects, ne.shape, ne.name, ne.namespc = e.objects, e.shape, e.name, e.namespc
+		} else if err := r.buildObjects(in, material, ne, src); err != nil {
+			return nil, err
+		}
+		r.store(ne)
+		e = ne
 	}
-	e, err := in.plan()
+	return e.result(ws.Key(), src, overlay)
+}
+
+// buildObjects fills e.objects: a renamed copy of its shape's build when that is exact (shape.go),
+// else krusty's build of e's own overlay.
+func (r *Renderer) buildObjects(in *input, material []byte, e *entry, src Source) error {
+	direct := func() error {
+		if !e.planned {
+			p, err := in.plan()
+			if err != nil {
+				return err
+			}
+			e.dir, e.files, e.kustWithSource, e.kustNoSource, e.planned = p.dir, p.files, p.kustWithSource, p.kustNoSource, true
+		}
+		r.builds.Add(1)
+		return e.build(src)
+	}
+	sin := in.shape(material)
+	if sin == nil {
+		return direct()
+	}
+	smat, err := sin.material()
 	if err != nil {
-		return nil, err
+		return direct()
 	}
-	e.hash = hash
-	r.builds.Add(1)
-	if err := e.build(src); err != nil {
-		return nil, err
+	shash := digest(smat)
+	s := r.lookupShape(shash)
+	if s == nil {
+		se, err := sin.plan()
+		if err != nil {
+			return direct() // for the error message, which then names the workspace
+		}
+		r.builds.Add(1)
+		if err := se.build(Source{}); err != nil {
+			return direct()
+		}
+		s = &shapeEntry{hash: shash, objects: se.objects, safe: orderSafe(se.objects)}
+		r.storeShape(s)
 	}
-	r.store(e)
-	return e.result(ws.Key(), src)
+	if !s.safe {
+		return direct()
+	}
+	e.shape, e.name, e.namespc = s, in.ws.Metadata.Name, in.ws.Metadata.Namespace
+	return nil
+}
+
+func (r *Renderer) lookupShape(hash string) *shapeEntry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	el, ok := r.shapes[hash]
+	if !ok {
+		return nil
+	}
+	r.shapeLRU.MoveToFront(el)
+	return el.Value.(*shapeEntry)
+}
+
+func (r *Renderer) storeShape(s *shapeEntry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if el, ok := r.shapes[s.hash]; ok {
+		r.shapeLRU.MoveToFront(el)
+		return
+	}
+	r.shapes[s.hash] = r.shapeLRU.PushFront(s)
+	for r.shapeLRU.Len() > r.max {
+		old := r.shapeLRU.Remove(r.shapeLRU.Back()).(*shapeEntry)
+		delete(r.shapes, old.hash)
+	}
 }
 
 func (r *Renderer) lookup(hash string) *entry {
@@ -180,6 +295,9 @@ func (r *Renderer) store(e *entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if el, ok := r.cache[e.hash]; ok { // rendered concurrently by another caller: keep one
+		if e.planned && !el.Value.(*entry).planned { // the same objects, now with the files
+			el.Value = e
+		}
 		r.lru.MoveToFront(el)
 		return
 	}
@@ -199,6 +317,20 @@ func (r *Renderer) CacheLen() int {
 
 // hash covers all that the render reads, except the source annotations.
 func (in *input) hash() (string, error) {
+	b, err := in.material()
+	if err != nil {
+		return "", err
+	}
+	return digest(b), nil
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// material is what hash hashes.
+func (in *input) material() ([]byte, error) {
 	ws := *in.ws
 	ws.Status = nil // written by Kaito, never rendered
 	type companion struct {
@@ -218,12 +350,7 @@ func (in *input) hash() (string, error) {
 		Model      *presets.Model
 		SKU        *presets.SKU
 	}{Version, templatesDigest(), ws, comps, in.model, in.sku}
-	b, err := json.Marshal(material)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	return json.Marshal(material)
 }
 
 // templatesDigest hashes the embedded base templates and defaults, so that editing them
@@ -307,12 +434,22 @@ func (e *entry) build(src Source) error {
 	if err != nil {
 		return fmt.Errorf("kustomize build %s: %w", e.dir, err)
 	}
-	out, err := m.AsYaml()
-	if err != nil {
-		return err
+	// Each resource's JSON straight into an object: m.AsYaml() and decoding that back cost a
+	// third of a build, for the same objects (TestGolden and the kustomize CLI tests compare).
+	res := m.Resources()
+	e.objects = make([]*unstructured.Unstructured, 0, len(res))
+	for _, r := range res {
+		j, err := r.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(j); err != nil {
+			return err
+		}
+		e.objects = append(e.objects, u)
 	}
-	e.objects, err = decodeObjects(out)
-	return err
+	return nil
 }
 
 // decodeObjects reads a multi-document YAML stream into objects, in order.
@@ -347,12 +484,14 @@ func decodeObjects(data []byte) ([]*unstructured.Unstructured, error) {
 
 // result hands out a copy of the cached render with src's annotations stamped on, exactly as the
 // source transformer in the overlay sets them.
-func (e *entry) result(key string, src Source) (*Result, error) {
-	files := e.overlayFiles(src)
+func (e *entry) result(key string, src Source, overlay bool) (*Result, error) {
+	var files map[string][]byte
+	if overlay {
+		files = e.overlayFiles(src)
+	}
 	ann := sourceAnnotations(src)
-	objs := make([]*unstructured.Unstructured, len(e.objects))
-	for i, o := range e.objects {
-		c := o.DeepCopy()
+	objs := e.copies()
+	for _, c := range objs {
 		a := c.GetAnnotations()
 		for _, k := range []string{AnnotationSourcePath, AnnotationSourceCommit} {
 			if v, ok := ann[k]; ok {
@@ -368,7 +507,6 @@ func (e *entry) result(key string, src Source) (*Result, error) {
 			a = nil
 		}
 		c.SetAnnotations(a)
-		objs[i] = c
 	}
 	return &Result{Key: key, Hash: e.hash, Overlay: files, Objects: objs}, nil
 }

@@ -235,13 +235,14 @@ func refOf(o *unstructured.Unstructured) apply.ObjectRef {
 var ErrFailed = errors.New("sync had failures")
 
 // markRecreate stamps the workspace's immutable-field fingerprint on its workloads, so a change
-// Kaito would refuse (instanceType, count, preset...) is carried out by delete and create.
+// Kaito would refuse (instanceType, count, preset...) is carried out by delete and create. It
+// changes objs in place: the renderer hands out copies the caller owns, and another copy of every
+// workload of a fleet was a tenth of a first sync's peak memory.
 func markRecreate(objs []*unstructured.Unstructured, key string) []*unstructured.Unstructured {
 	out := make([]*unstructured.Unstructured, len(objs))
 	for i, o := range objs {
 		switch o.GetKind() {
 		case "StatefulSet", "Deployment", "Job":
-			o = o.DeepCopy()
 			ann := o.GetAnnotations()
 			if ann == nil {
 				ann = map[string]string{}
@@ -276,7 +277,9 @@ func (r *Reconciler) renderAll(valid []*workspaces.Workspace, companions map[str
 						comps = append(comps, c)
 					}
 				}
-				out, err := r.renderer.Render(ws, comps, render.Source{Path: ws.Source.Path, Commit: commit})
+				// Objects, not Render: a sync never reads the overlay files, and a workspace whose
+				// shape was built needs none written (render/shape.go).
+				out, err := r.renderer.Objects(ws, comps, render.Source{Path: ws.Source.Path, Commit: commit})
 				if err != nil {
 					outs[i].err = err
 					continue

@@ -14,16 +14,18 @@ type kind struct {
 	// rank orders applies: what others reference first (ConfigMap/Secret/PVC), then Services, then
 	// workloads; prunes run in reverse.
 	rank int
+	// optional kinds are watched only when this identity may list them (Manager.Start).
+	optional bool
 }
 
 var kinds = map[schema.GroupVersionKind]kind{
-	{Version: "v1", Kind: "ConfigMap"}:                  {schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, true, 1},
-	{Version: "v1", Kind: "Secret"}:                     {schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, true, 1},
-	{Version: "v1", Kind: "PersistentVolumeClaim"}:      {schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}, true, 1},
-	{Version: "v1", Kind: "Service"}:                    {schema.GroupVersionResource{Version: "v1", Resource: "services"}, true, 2},
-	{Group: "apps", Version: "v1", Kind: "StatefulSet"}: {schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, true, 3},
-	{Group: "apps", Version: "v1", Kind: "Deployment"}:  {schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true, 3},
-	{Group: "batch", Version: "v1", Kind: "Job"}:        {schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, true, 3},
+	{Version: "v1", Kind: "ConfigMap"}:                  {schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, true, 1, false},
+	{Version: "v1", Kind: "Secret"}:                     {schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, true, 1, true},
+	{Version: "v1", Kind: "PersistentVolumeClaim"}:      {schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}, true, 1, false},
+	{Version: "v1", Kind: "Service"}:                    {schema.GroupVersionResource{Version: "v1", Resource: "services"}, true, 2, false},
+	{Group: "apps", Version: "v1", Kind: "StatefulSet"}: {schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, true, 3, false},
+	{Group: "apps", Version: "v1", Kind: "Deployment"}:  {schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true, 3, false},
+	{Group: "batch", Version: "v1", Kind: "Job"}:        {schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, true, 3, false},
 }
 
 func kindOf(gvk schema.GroupVersionKind) (kind, error) {

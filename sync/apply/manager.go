@@ -8,15 +8,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 )
@@ -47,7 +50,8 @@ type Options struct {
 	Root string
 	// Namespaces, when set, are the only namespaces objects may be applied to.
 	Namespaces []string
-	// Concurrency bounds workspaces applied at once (default 4).
+	// Concurrency bounds the objects ApplyAll applies at once (default 32: a first sync is
+	// bound by round trips, and the API server's priority and fairness pushes back when busy).
 	Concurrency int
 	// DryRun sends every write as a server-side dry run: validated, defaulted, not persisted.
 	DryRun bool
@@ -69,10 +73,14 @@ func RootID(parts ...string) string {
 // from watches filtered to its own objects, so deciding that nothing changed costs no request.
 type Manager struct {
 	dyn  dynamic.Interface
+	meta metadata.Interface // lists of names, to learn which new objects exist (prefetch)
 	opts Options
 
 	factory   dynamicinformer.DynamicSharedInformerFactory
 	informers map[schema.GroupVersionKind]cache.SharedIndexInformer
+	// unwatched are the optional kinds this identity may not list (Start), with the API server's
+	// refusal; objects of these kinds are refused with it instead of applied.
+	unwatched map[schema.GroupVersionKind]error
 
 	mu         sync.Mutex
 	desired    map[ObjectRef]*unstructured.Unstructured // last applied, for drift repair
@@ -81,31 +89,37 @@ type Manager struct {
 	drift chan ObjectRef
 }
 
-// New builds a Manager. It raises client-go's default rate limit (5 QPS, burst 10), which would
-// make a sync of a few hundred objects take minutes.
+// New builds a Manager. Its client has no client-side rate limit: client-go's default (5 QPS,
+// burst 10) makes a first sync of a few hundred objects take minutes, and even 200 QPS made a
+// first sync of 1,000 workspaces wait on the limiter rather than on the API server. The API
+// server's priority and fairness is what protects it, and client-go honours its 429s.
 func New(cfg *rest.Config, opts Options) (*Manager, error) {
 	if opts.Root == "" {
 		return nil, errors.New("apply: Options.Root is required")
 	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 4
+		opts.Concurrency = 32
 	}
 	if opts.DeleteTimeout <= 0 {
 		opts.DeleteTimeout = 2 * time.Minute
 	}
 	cfg = rest.CopyConfig(cfg)
-	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = 200, 400
-	}
+	cfg.QPS, cfg.Burst, cfg.RateLimiter = -1, 0, nil
 	cfg.UserAgent = "kaito-sync"
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	m := &Manager{
 		dyn:       dyn,
+		meta:      meta,
 		opts:      opts,
 		informers: map[schema.GroupVersionKind]cache.SharedIndexInformer{},
+		unwatched: map[schema.GroupVersionKind]error{},
 		desired:   map[ObjectRef]*unstructured.Unstructured{},
 		drift:     make(chan ObjectRef, 1024),
 	}
@@ -113,13 +127,29 @@ func New(cfg *rest.Config, opts Options) (*Manager, error) {
 }
 
 // Start watches this root's objects of every allowed kind and waits for the first list.
+//
+// Secrets are optional: only --allow-secrets puts them in Git, and reading every Secret of the
+// cluster is the one right a least-privilege deployment should not need (deploy/). When this
+// identity may not list them, they are not watched and a Secret to apply fails, naming the
+// missing right, instead of the watch retrying a refused list forever.
 func (m *Manager) Start(ctx context.Context) error {
 	selector := fmt.Sprintf("%s=%s,%s=%s", LabelManagedBy, ManagedByValue, LabelSyncRoot, m.opts.Root)
 	m.factory = dynamicinformer.NewFilteredDynamicSharedInformerFactory(m.dyn, 0, "", func(o *metav1.ListOptions) {
 		o.LabelSelector = selector
 	})
 	for gvk, k := range kinds {
+		if k.optional {
+			_, err := m.dyn.Resource(k.gvr).List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 1})
+			if apierrors.IsForbidden(err) {
+				m.unwatched[gvk] = err
+				continue
+			}
+		}
 		inf := m.factory.ForResource(k.gvr).Informer()
+		// managedFields are often the largest part of an object and nothing here reads them.
+		if err := inf.SetTransform(dropManagedFields); err != nil {
+			return err
+		}
 		if _, err := inf.AddEventHandler(m.driftHandler(gvk)); err != nil {
 			return err
 		}
@@ -132,6 +162,13 @@ func (m *Manager) Start(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func dropManagedFields(obj any) (any, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		u.SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 // Drift streams objects that something else changed away from what kaito-sync applied; Repair
@@ -209,18 +246,31 @@ var VolatileAnnotations = []string{"kaito-sync/source-commit"}
 
 // Hash is the content hash of an object as kaito-sync would apply it, without its own hash
 // annotation and the volatile ones.
+//
+// It copies only the two maps it changes (the object and its metadata), not the whole object: a
+// sync hashes every object of the fleet, and a deep copy of each was a fifth of a no-op resync.
+// The bytes hashed are the same as those of a deep copy with the annotations removed, so hashes
+// written by earlier versions still match.
 func Hash(u *unstructured.Unstructured) string {
-	c := u.DeepCopy()
-	ann := c.GetAnnotations()
-	delete(ann, AnnotationHash)
-	for _, a := range VolatileAnnotations {
-		delete(ann, a)
+	c := maps.Clone(u.Object)
+	if md, ok := u.Object["metadata"].(map[string]any); ok {
+		md = maps.Clone(md)
+		ann := map[string]any{}
+		for k, v := range u.GetAnnotations() {
+			ann[k] = v
+		}
+		delete(ann, AnnotationHash)
+		for _, a := range VolatileAnnotations {
+			delete(ann, a)
+		}
+		if len(ann) == 0 {
+			delete(md, "annotations")
+		} else {
+			md["annotations"] = ann
+		}
+		c["metadata"] = md
 	}
-	if len(ann) == 0 {
-		ann = nil
-	}
-	c.SetAnnotations(ann)
-	b, _ := json.Marshal(c.Object) // map keys are sorted: stable
+	b, _ := json.Marshal(c) // map keys are sorted: stable
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,22 +19,62 @@ type Workspace struct {
 	Objects []*unstructured.Unstructured
 }
 
-// ApplyAll applies several workspaces concurrently (Options.Concurrency at a time). One workspace
-// failing does not stop the others; the failure is in its entries.
+// ApplyAll applies several workspaces, Options.Concurrency objects at a time. It goes in waves,
+// one per rank (what others reference, then Services, then workloads), across all workspaces:
+// the order within each workspace is that of Apply, and a workspace whose object failed has its
+// later ranks skipped, but no workspace waits on its own previous object's round trip, so the API
+// server always has Concurrency requests to work on. One workspace failing does not stop the
+// others; the failure is in its entries.
 func (m *Manager) ApplyAll(ctx context.Context, wss []Workspace) ChangeSet {
-	results := make([]ChangeSet, len(wss))
-	sem := make(chan struct{}, m.opts.Concurrency)
-	var wg sync.WaitGroup
+	known := m.prefetch(ctx, wss)
+	type item struct{ ws, obj int }
+	sorted := make([][]*unstructured.Unstructured, len(wss))
+	var ranks []int
 	for i, ws := range wss {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			results[i] = m.Apply(ctx, ws)
-		}()
+		objs := slices.Clone(ws.Objects)
+		slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int { return rankOf(a.GetKind()) - rankOf(b.GetKind()) })
+		sorted[i] = objs
+		for _, o := range objs {
+			if r := rankOf(o.GetKind()); !slices.Contains(ranks, r) {
+				ranks = append(ranks, r)
+			}
+		}
 	}
-	wg.Wait()
+	slices.Sort(ranks)
+	results := make([]ChangeSet, len(wss))
+	failed := make([]bool, len(wss))
+	next := make([]int, len(wss))
+	for _, rank := range ranks {
+		var wave []item
+		for i := range wss {
+			for next[i] < len(sorted[i]) && rankOf(sorted[i][next[i]].GetKind()) == rank {
+				wave = append(wave, item{i, next[i]})
+				next[i]++
+			}
+		}
+		changes := make([]Change, len(wave))
+		m.parallel(ctx, len(wave), func(run func(func())) {
+			for j, it := range wave {
+				obj, key := sorted[it.ws][it.obj], wss[it.ws].Key
+				if failed[it.ws] {
+					changes[j] = Change{Object: ObjectRef{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()},
+						Workspace: key, Action: Skipped, Reason: "an earlier object of the workspace failed"}
+					continue
+				}
+				run(func() { changes[j] = m.applyOne(ctx, key, obj, known) })
+			}
+		})
+		for j, it := range wave {
+			c := changes[j]
+			if c.Action == "" { // ctx ended before it ran
+				obj := sorted[it.ws][it.obj]
+				c = Change{Object: ObjectRef{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()},
+					Workspace: wss[it.ws].Key, Action: Failed, Err: fmt.Errorf("%s/%s apply failed: %w", obj.GetKind(), obj.GetName(), context.Cause(ctx))}
+			}
+			results[it.ws].Add(c)
+			failed[it.ws] = failed[it.ws] || c.Action == Failed
+		}
+	}
 	var cs ChangeSet
 	for _, r := range results {
 		cs.Append(r)
@@ -47,6 +86,10 @@ func (m *Manager) ApplyAll(ctx context.Context, wss []Workspace) ChangeSet {
 // Services, then workloads. It stops at the first failure, since later objects depend on earlier
 // ones, and reports the rest as skipped.
 func (m *Manager) Apply(ctx context.Context, ws Workspace) ChangeSet {
+	return m.apply(ctx, ws, nil)
+}
+
+func (m *Manager) apply(ctx context.Context, ws Workspace, known *others) ChangeSet {
 	var cs ChangeSet
 	objs := slices.Clone(ws.Objects)
 	slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int { return rankOf(a.GetKind()) - rankOf(b.GetKind()) })
@@ -57,7 +100,7 @@ func (m *Manager) Apply(ctx context.Context, ws Workspace) ChangeSet {
 			cs.Add(Change{Object: ref, Workspace: ws.Key, Action: Skipped, Reason: "an earlier object of the workspace failed"})
 			continue
 		}
-		c := m.applyOne(ctx, ws.Key, obj)
+		c := m.applyOne(ctx, ws.Key, obj, known)
 		cs.Add(c)
 		failed = c.Action == Failed
 	}
@@ -69,6 +112,10 @@ func (m *Manager) prepare(wsKey string, in *unstructured.Unstructured) (*unstruc
 	k, err := kindOf(in.GroupVersionKind())
 	if err != nil {
 		return nil, kind{}, err
+	}
+	if err := m.unwatched[in.GroupVersionKind()]; err != nil {
+		return nil, kind{}, fmt.Errorf("kaito-sync may not read %s, so it does not manage them (%v); grant get, list, watch, create, patch and delete on %s to apply them",
+			k.gvr.Resource, err, k.gvr.Resource)
 	}
 	ns := in.GetNamespace()
 	if k.namespaced && ns == "" {
@@ -114,7 +161,7 @@ func (m *Manager) namespaceAllowed(ns string) error {
 	return nil
 }
 
-func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.Unstructured) Change {
+func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.Unstructured, known *others) Change {
 	ref := ObjectRef{Kind: in.GetKind(), Namespace: in.GetNamespace(), Name: in.GetName()}
 	change := Change{Object: ref, Workspace: wsKey}
 	fail := func(format string, args ...any) Change {
@@ -147,7 +194,7 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 		// Not in this root's cache: either new, or someone else's object with the same name. Taking
 		// over another owner's object (a Kaito operator's StatefulSet, another kaito-sync's) would
 		// break what is running there, so it is refused.
-		other, err := m.dyn.Resource(k.gvr).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		other, err := m.existing(ctx, k, ref, known)
 		switch {
 		case apierrors.IsNotFound(err) || (err != nil && missingNS):
 		case err != nil:
@@ -171,7 +218,14 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 	if m.opts.DryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
+	// The desired state is remembered before the write: the watch can deliver the write's event
+	// before Apply returns, and judged against the previous desired state it reads as drift, which
+	// Repair would then revert. A failed write puts the previous one back.
+	prev := m.remember(ref, obj)
 	_, err = m.dyn.Resource(k.gvr).Namespace(obj.GetNamespace()).Apply(ctx, ref.Name, obj, opts)
+	if err != nil {
+		m.restore(ref, prev)
+	}
 	if err != nil && exists && isImmutable(err) {
 		change.Reason = "the API server refused an in-place change: " + shortReason(err)
 		return m.recreate(ctx, change, k, obj)
@@ -179,7 +233,6 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 	if err != nil {
 		return fail("%v", err)
 	}
-	m.remember(ref, obj)
 	change.Action = Configured
 	if !exists {
 		// The cache may lag a create of our own; a GET would tell, but "created" from an empty
@@ -187,6 +240,17 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 		change.Action = Created
 	}
 	return change
+}
+
+// existing is a GET of ref, unless prefetch already learnt the answer.
+func (m *Manager) existing(ctx context.Context, k kind, ref ObjectRef, known *others) (*unstructured.Unstructured, error) {
+	if u, ok := known.lookup(ref); ok {
+		if u == nil {
+			return nil, apierrors.NewNotFound(k.gvr.GroupResource(), ref.Name)
+		}
+		return u, nil
+	}
+	return m.dyn.Resource(k.gvr).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 }
 
 func isImmutable(err error) bool {
@@ -236,10 +300,24 @@ func (m *Manager) recreate(ctx context.Context, change Change, k kind, obj *unst
 	return change
 }
 
-func (m *Manager) remember(ref ObjectRef, obj *unstructured.Unstructured) {
+// remember records obj as ref's desired state and returns the previous one.
+func (m *Manager) remember(ref ObjectRef, obj *unstructured.Unstructured) *unstructured.Unstructured {
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	prev := m.desired[ref]
 	m.desired[ref] = obj
-	m.mu.Unlock()
+	return prev
+}
+
+// restore puts back what remember replaced.
+func (m *Manager) restore(ref ObjectRef, prev *unstructured.Unstructured) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if prev == nil {
+		delete(m.desired, ref)
+	} else {
+		m.desired[ref] = prev
+	}
 }
 
 func (m *Manager) forget(ref ObjectRef) {
@@ -259,24 +337,15 @@ func (m *Manager) ensureNamespace(ctx context.Context, ns string) (missing bool,
 	if _, ok := m.namespaces.Load(ns); ok {
 		return false, nil
 	}
-	nsClient := m.dyn.Resource(namespacesGVR)
-	if _, err := nsClient.Get(ctx, ns, metav1.GetOptions{}); err == nil {
+	if !m.opts.DryRun {
+		_, err := m.ensureNamespaceCreated(ctx, ns)
+		return false, err
+	}
+	if _, err := m.dyn.Resource(namespacesGVR).Get(ctx, ns, metav1.GetOptions{}); err == nil {
 		m.namespaces.Store(ns, true)
 		return false, nil
 	} else if !apierrors.IsNotFound(err) {
 		return false, err
 	}
-	if m.opts.DryRun {
-		return true, nil
-	}
-	obj := &unstructured.Unstructured{}
-	obj.SetAPIVersion("v1")
-	obj.SetKind("Namespace")
-	obj.SetName(ns)
-	obj.SetLabels(map[string]string{"app.kubernetes.io/created-by": ManagedByValue})
-	if _, err := nsClient.Create(ctx, obj, metav1.CreateOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return false, err
-	}
-	m.namespaces.Store(ns, true)
-	return false, nil
+	return true, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,7 +35,7 @@ func (m *Manager) driftHandler(gvk schema.GroupVersionKind) cache.ResourceEventH
 		UpdateFunc: func(oldObj, newObj any) {
 			o, ok1 := oldObj.(*unstructured.Unstructured)
 			n, ok2 := newObj.(*unstructured.Unstructured)
-			if !ok1 || !ok2 || specFingerprint(o) == specFingerprint(n) {
+			if !ok1 || !ok2 || statusOnly(o, n) || specFingerprint(o) == specFingerprint(n) {
 				return
 			}
 			check(n)
@@ -45,6 +46,22 @@ func (m *Manager) driftHandler(gvk schema.GroupVersionKind) cache.ResourceEventH
 			}
 		},
 	}
+}
+
+// statusOnly reports an update that cannot have changed what kaito-sync applied, without hashing:
+// for the workloads (apps and batch kinds, whose every spec change bumps metadata.generation), an
+// equal generation with equal labels and annotations. A first sync of 1,000 workspaces brings
+// thousands of such updates (controllers writing status) while the API server needs every core.
+// Other kinds do not all keep a generation; they are hashed.
+func statusOnly(o, n *unstructured.Unstructured) bool {
+	switch o.GroupVersionKind().Group {
+	case "apps", "batch":
+	default:
+		return false
+	}
+	g := o.GetGeneration()
+	return g > 0 && g == n.GetGeneration() &&
+		maps.Equal(o.GetLabels(), n.GetLabels()) && maps.Equal(o.GetAnnotations(), n.GetAnnotations())
 }
 
 // specFingerprint hashes what a user can change: everything but status and server bookkeeping.
