@@ -70,6 +70,8 @@ type fixture struct {
 	rep *status.Reporter
 
 	log *publishLog
+	// starvable tolerates writes refused because others kept pushing (the reporter retries them).
+	starvable bool
 }
 
 // publishLog is every write the reporter made, shared by a fixture and its per-subtest copies.
@@ -150,8 +152,13 @@ func (f *fixture) waitPublish(from int, timeout time.Duration, ok func(publish) 
 			}
 			l.cond.Wait()
 		}
-		if l.pubs[i].err != nil {
-			f.t.Fatalf("status write failed: %v", l.pubs[i].err)
+		if err := l.pubs[i].err; err != nil {
+			// A write starved by a competing pusher is retried by the reporter (RetryAfter); on a
+			// loaded machine eight rebuilds in a row can lose to a pusher every 20-120 ms.
+			if f.starvable && strings.Contains(err.Error(), "the branch keeps moving") {
+				continue
+			}
+			f.t.Fatalf("status write failed: %v", err)
 		}
 		if ok(l.pubs[i]) {
 			return l.pubs[i], i + 1

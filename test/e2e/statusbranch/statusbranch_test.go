@@ -205,6 +205,7 @@ func TestStatusBranch(t *testing.T) {
 
 	t.Run("a competing push to the status branch is survived", func(t *testing.T) {
 		is, f := is.New(t), parent.with(t)
+		f.starvable = true
 		// Someone keeps pushing notes to the status branch while statuses change, a few times a
 		// second: often enough that most of our writes race one of theirs. (A pusher with no pause
 		// at all can starve one Write; the reporter then tries again after RetryAfter.)
