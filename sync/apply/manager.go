@@ -22,6 +22,8 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/kaito-sync/kaito-sync/sync/informers"
 )
 
 // Ownership marks. Objects without both the managed-by label and this root's label are never
@@ -155,11 +157,19 @@ func (m *Manager) Start(ctx context.Context) error {
 		}
 		m.informers[gvk] = inf
 	}
+	named := make(map[string]cache.SharedIndexInformer, len(m.informers))
+	for gvk, inf := range m.informers {
+		named[kinds[gvk].gvr.Resource] = inf
+	}
+	// A list or watch RBAC refuses stops the start with the resource named, instead of waiting
+	// for a cache that will never fill.
+	refused, err := informers.Refusals(named)
+	if err != nil {
+		return err
+	}
 	m.factory.Start(ctx.Done())
-	for gvk, ok := range m.factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return fmt.Errorf("apply: cache of %s did not sync", gvk.Resource)
-		}
+	if err := informers.WaitSynced(ctx, named, refused); err != nil {
+		return fmt.Errorf("apply: %w", err)
 	}
 	return nil
 }
