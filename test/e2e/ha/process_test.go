@@ -20,6 +20,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/kaito-sync/kaito-sync/test/e2e/gitserver"
 	"github.com/kaito-sync/kaito-sync/test/e2e/testenv"
 )
 
@@ -166,5 +167,5 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 
 // push sends an authentic GitHub push delivery for main to the replica's webhook.
 func (r *replica) push(secret string) (int, error) {
-	return deliver(r.hook, secret, `{"ref":"refs/heads/main"}`)
+	return gitserver.DeliverPush(r.hook, []byte(secret), "main")
 }

@@ -2,9 +2,6 @@ package syncloop
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -115,19 +112,12 @@ inference:
 }
 
 func postPush(b *testing.B, url string, secret []byte) {
-	body := `{"ref":"refs/heads/main"}`
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(body))
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("X-GitHub-Event", "push")
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
+	code, err := gitserver.DeliverPush(url, secret, "main")
 	if err != nil {
 		b.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		b.Fatalf("webhook answered %d", resp.StatusCode)
+	if code != http.StatusAccepted {
+		b.Fatalf("webhook answered %d", code)
 	}
 }
 

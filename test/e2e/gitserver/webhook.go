@@ -1,4 +1,4 @@
-package ha
+package gitserver
 
 import (
 	"crypto/hmac"
@@ -8,9 +8,11 @@ import (
 	"strings"
 )
 
-// deliver posts body as GitHub would, signed with secret.
-func deliver(url, secret, body string) (int, error) {
-	mac := hmac.New(sha256.New, []byte(secret))
+// DeliverPush posts a push of branch to a webhook URL as GitHub does, signed with secret
+// (X-Hub-Signature-256), and returns the status code.
+func DeliverPush(url string, secret []byte, branch string) (int, error) {
+	body := `{"ref":"refs/heads/` + branch + `"}`
+	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte(body))
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
