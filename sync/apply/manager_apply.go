@@ -17,6 +17,11 @@ import (
 type Workspace struct {
 	Key     string // "namespace/name"
 	Objects []*unstructured.Unstructured
+	// Revision identifies Objects: two Workspaces with the same Key and a non-empty Revision hold
+	// the same objects (the reconciler uses the render hash and the source path). ApplyAll skips
+	// preparing and hashing the objects of a workspace whose Revision it applied last and whose
+	// live objects still carry the hashes it applied. Empty means unknown: always prepared.
+	Revision string
 }
 
 // ApplyAll applies several workspaces, Options.Concurrency objects at a time. It goes in waves,
