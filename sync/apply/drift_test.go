@@ -4,7 +4,9 @@ import (
 	"testing"
 
 	"github.com/matryer/is"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func TestDrifted(t *testing.T) {
@@ -51,16 +53,41 @@ func TestDrifted(t *testing.T) {
 	}
 }
 
-func TestSpecFingerprintIgnoresStatus(t *testing.T) {
-	is := is.New(t)
-	a := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"x": int64(1)}, "status": map[string]any{"r": int64(1)},
-		"metadata": map[string]any{"resourceVersion": "1"}}}
-	b := a.DeepCopy()
-	b.Object["status"] = map[string]any{"r": int64(2)}
-	b.Object["metadata"].(map[string]any)["resourceVersion"] = "2"
-	is.Equal(specFingerprint(a), specFingerprint(b))
-	b.Object["spec"] = map[string]any{"x": int64(2)}
-	is.True(specFingerprint(a) != specFingerprint(b))
+func TestMayHaveDrifted(t *testing.T) {
+	sts := schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "StatefulSet"}
+	cm := schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
+	meta := func(rv string, gen int64, mut func(*metav1.PartialObjectMetadata)) *metav1.PartialObjectMetadata {
+		m := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "w", Namespace: "ns", ResourceVersion: rv, Generation: gen,
+			Labels: map[string]string{"a": "1"}, Annotations: map[string]string{AnnotationHash: "h"}}}
+		if mut != nil {
+			mut(m)
+		}
+		return m
+	}
+	now := metav1.Now()
+	tests := []struct {
+		name     string
+		gvk      schema.GroupVersionKind
+		old, new *metav1.PartialObjectMetadata
+		own      string
+		want     bool
+	}{
+		{"workload status update: same generation", sts, meta("1", 2, nil), meta("2", 2, nil), "", false},
+		{"workload spec update: generation moved", sts, meta("1", 2, nil), meta("2", 3, nil), "", true},
+		{"kaito-sync's own write", sts, meta("1", 2, nil), meta("2", 3, nil), "2", false},
+		{"an older own write does not hide a later edit", sts, meta("2", 3, nil), meta("3", 4, nil), "2", true},
+		{"label removed", sts, meta("1", 2, nil), meta("2", 2, func(m *metav1.PartialObjectMetadata) { m.Labels = nil }), "", true},
+		{"annotation edited", sts, meta("1", 2, nil), meta("2", 2, func(m *metav1.PartialObjectMetadata) { m.Annotations[AnnotationHash] = "x" }), "", true},
+		{"being deleted", sts, meta("1", 2, nil), meta("2", 2, func(m *metav1.PartialObjectMetadata) { m.DeletionTimestamp = &now }), "", true},
+		{"kind without generation: any update of someone else's", cm, meta("1", 0, nil), meta("2", 0, nil), "", true},
+		{"kind without generation: own write", cm, meta("1", 0, nil), meta("2", 0, nil), "2", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			is.Equal(mayHaveDrifted(tt.gvk, tt.old, tt.new, tt.own), tt.want)
+		})
+	}
 }
 
 func TestRootIDIsALabelValue(t *testing.T) {

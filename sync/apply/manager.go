@@ -18,8 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
@@ -73,20 +73,33 @@ func RootID(parts ...string) string {
 
 // Manager applies, prunes and repairs the objects of one sync root. Its view of the cluster comes
 // from watches filtered to its own objects, so deciding that nothing changed costs no request.
+//
+// The watches hold metadata only (name, labels, annotations, generation, resourceVersion): every
+// decision but drift is made on the applied-hash annotation, and a fleet's full objects (pod
+// templates, volume claim templates) were the largest part of the process's memory. Drift, the
+// one decision that needs the spec, GETs the one object whose metadata says it may have changed.
 type Manager struct {
 	dyn  dynamic.Interface
-	meta metadata.Interface // lists of names, to learn which new objects exist (prefetch)
+	meta metadata.Interface // metadata watches and lists
 	opts Options
 
-	factory   dynamicinformer.DynamicSharedInformerFactory
+	factory   metadatainformer.SharedInformerFactory
 	informers map[schema.GroupVersionKind]cache.SharedIndexInformer
+	// watchCtx lives as long as the watches; drift checks GET with it.
+	watchCtx context.Context
 	// unwatched are the optional kinds this identity may not list (Start), with the API server's
 	// refusal; objects of these kinds are refused with it instead of applied.
 	unwatched map[schema.GroupVersionKind]error
 
-	mu         sync.Mutex
-	desired    map[ObjectRef]*unstructured.Unstructured // last applied, for drift repair
-	namespaces sync.Map                                 // namespaces known to exist
+	mu      sync.Mutex
+	desired map[ObjectRef]*unstructured.Unstructured // last applied, for drift repair
+	// written is the resourceVersion of kaito-sync's own last write of each object: the watch
+	// event carrying it is not drift, and needs no GET to say so.
+	written map[ObjectRef]string
+	// applied is what ApplyAll last applied cleanly per workspace key, so an unchanged workspace
+	// (same Revision) is not prepared and hashed again on every sync.
+	applied    map[string]appliedWorkspace
+	namespaces sync.Map // namespaces known to exist
 
 	drift chan ObjectRef
 }
@@ -123,6 +136,8 @@ func New(cfg *rest.Config, opts Options) (*Manager, error) {
 		informers: map[schema.GroupVersionKind]cache.SharedIndexInformer{},
 		unwatched: map[schema.GroupVersionKind]error{},
 		desired:   map[ObjectRef]*unstructured.Unstructured{},
+		written:   map[ObjectRef]string{},
+		applied:   map[string]appliedWorkspace{},
 		drift:     make(chan ObjectRef, 1024),
 	}
 	return m, nil
@@ -136,7 +151,8 @@ func New(cfg *rest.Config, opts Options) (*Manager, error) {
 // missing right, instead of the watch retrying a refused list forever.
 func (m *Manager) Start(ctx context.Context) error {
 	selector := fmt.Sprintf("%s=%s,%s=%s", LabelManagedBy, ManagedByValue, LabelSyncRoot, m.opts.Root)
-	m.factory = dynamicinformer.NewFilteredDynamicSharedInformerFactory(m.dyn, 0, "", func(o *metav1.ListOptions) {
+	m.watchCtx = ctx
+	m.factory = metadatainformer.NewFilteredSharedInformerFactory(m.meta, 0, "", func(o *metav1.ListOptions) {
 		o.LabelSelector = selector
 	})
 	for gvk, k := range kinds {
@@ -148,7 +164,7 @@ func (m *Manager) Start(ctx context.Context) error {
 			}
 		}
 		inf := m.factory.ForResource(k.gvr).Informer()
-		// managedFields are often the largest part of an object and nothing here reads them.
+		// managedFields are often the largest part of an object's metadata and nothing here reads them.
 		if err := inf.SetTransform(dropManagedFields); err != nil {
 			return err
 		}
@@ -175,8 +191,8 @@ func (m *Manager) Start(ctx context.Context) error {
 }
 
 func dropManagedFields(obj any) (any, error) {
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		u.SetManagedFields(nil)
+	if o, ok := obj.(metav1.Object); ok {
+		o.SetManagedFields(nil)
 	}
 	return obj, nil
 }
@@ -185,7 +201,7 @@ func dropManagedFields(obj any) (any, error) {
 // puts them back.
 func (m *Manager) Drift() <-chan ObjectRef { return m.drift }
 
-func (m *Manager) live(gvk schema.GroupVersionKind, ns, name string) (*unstructured.Unstructured, bool) {
+func (m *Manager) live(gvk schema.GroupVersionKind, ns, name string) (*metav1.PartialObjectMetadata, bool) {
 	inf, ok := m.informers[gvk]
 	if !ok {
 		return nil, false
@@ -198,7 +214,7 @@ func (m *Manager) live(gvk schema.GroupVersionKind, ns, name string) (*unstructu
 	if err != nil || !exists {
 		return nil, false
 	}
-	u, ok := obj.(*unstructured.Unstructured)
+	u, ok := obj.(*metav1.PartialObjectMetadata)
 	return u, ok
 }
 
@@ -207,7 +223,7 @@ func (m *Manager) Inventory() map[string][]ObjectRef {
 	out := map[string][]ObjectRef{}
 	for gvk, inf := range m.informers {
 		for _, o := range inf.GetStore().List() {
-			u, ok := o.(*unstructured.Unstructured)
+			u, ok := o.(*metav1.PartialObjectMetadata)
 			if !ok {
 				continue
 			}

@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -30,7 +31,31 @@ type Workspace struct {
 // later ranks skipped, but no workspace waits on its own previous object's round trip, so the API
 // server always has Concurrency requests to work on. One workspace failing does not stop the
 // others; the failure is in its entries.
-func (m *Manager) ApplyAll(ctx context.Context, wss []Workspace) ChangeSet {
+func (m *Manager) ApplyAll(ctx context.Context, all []Workspace) ChangeSet {
+	results := make([]ChangeSet, len(all))
+	var wss []Workspace
+	var at []int // index in all of each workspace of wss
+	for i, ws := range all {
+		if m.unchanged(ws) {
+			results[i] = m.unchangedChanges(ws)
+			continue
+		}
+		wss = append(wss, ws)
+		at = append(at, i)
+	}
+	for i, cs := range m.applyWaves(ctx, wss) {
+		results[at[i]] = cs
+		m.recordApplied(wss[i], cs)
+	}
+	var cs ChangeSet
+	for _, r := range results {
+		cs.Append(r)
+	}
+	return cs
+}
+
+// applyWaves applies workspaces rank by rank (ApplyAll) and returns each one's changes.
+func (m *Manager) applyWaves(ctx context.Context, wss []Workspace) []ChangeSet {
 	known := m.prefetch(ctx, wss)
 	type item struct{ ws, obj int }
 	sorted := make([][]*unstructured.Unstructured, len(wss))
@@ -80,11 +105,7 @@ func (m *Manager) ApplyAll(ctx context.Context, wss []Workspace) ChangeSet {
 			failed[it.ws] = failed[it.ws] || c.Action == Failed
 		}
 	}
-	var cs ChangeSet
-	for _, r := range results {
-		cs.Append(r)
-	}
-	return cs
+	return results
 }
 
 // Apply applies one workspace's objects in dependency order: referenced objects first, then
@@ -129,7 +150,14 @@ func (m *Manager) prepare(wsKey string, in *unstructured.Unstructured) (*unstruc
 	if err := m.namespaceAllowed(ns); err != nil {
 		return nil, kind{}, err
 	}
-	obj := in.DeepCopy()
+	// A copy of the two maps changed below, not of the whole object: the spec is shared with the
+	// rendered object, which nothing writes to once rendered (the reconciler hands the same
+	// objects to every sync of an unchanged workspace), and a deep copy of a fleet doubled the
+	// memory its desired state takes.
+	obj := &unstructured.Unstructured{Object: maps.Clone(in.Object)}
+	if md, ok := in.Object["metadata"].(map[string]any); ok {
+		obj.Object["metadata"] = maps.Clone(md)
+	}
 	labels := obj.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
@@ -189,7 +217,11 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 		obj.SetNamespace("default")
 		change.Reason = "namespace " + ref.Namespace + " would be created"
 	}
-	live, exists := m.live(obj.GroupVersionKind(), ref.Namespace, ref.Name)
+	var live metav1.Object
+	cached, exists := m.live(obj.GroupVersionKind(), ref.Namespace, ref.Name)
+	if exists {
+		live = cached
+	}
 	if exists && live.GetAnnotations()[AnnotationHash] == obj.GetAnnotations()[AnnotationHash] && live.GetDeletionTimestamp() == nil {
 		m.remember(ref, obj)
 		change.Action = Unchanged
@@ -227,9 +259,11 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 	// before Apply returns, and judged against the previous desired state it reads as drift, which
 	// Repair would then revert. A failed write puts the previous one back.
 	prev := m.remember(ref, obj)
-	_, err = m.dyn.Resource(k.gvr).Namespace(obj.GetNamespace()).Apply(ctx, ref.Name, obj, opts)
+	res, err := m.dyn.Resource(k.gvr).Namespace(obj.GetNamespace()).Apply(ctx, ref.Name, obj, opts)
 	if err != nil {
 		m.restore(ref, prev)
+	} else if !m.opts.DryRun {
+		m.wrote(ref, res)
 	}
 	if err != nil && exists && isImmutable(err) {
 		change.Reason = "the API server refused an in-place change: " + shortReason(err)
@@ -296,11 +330,14 @@ func (m *Manager) recreate(ctx context.Context, change Change, k kind, obj *unst
 		change.Action, change.Err = Failed, fmt.Errorf("%s recreate failed: still deleting after %s", ref, m.opts.DeleteTimeout)
 		return change
 	}
-	if _, err := client.Apply(ctx, ref.Name, obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true}); err != nil {
+	m.remember(ref, obj)
+	res, err := client.Apply(ctx, ref.Name, obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	if err != nil {
+		m.forget(ref)
 		change.Action, change.Err = Failed, fmt.Errorf("%s recreate failed: create: %w", ref, err)
 		return change
 	}
-	m.remember(ref, obj)
+	m.wrote(ref, res)
 	change.Action = Recreated
 	return change
 }
@@ -328,6 +365,18 @@ func (m *Manager) restore(ref ObjectRef, prev *unstructured.Unstructured) {
 func (m *Manager) forget(ref ObjectRef) {
 	m.mu.Lock()
 	delete(m.desired, ref)
+	delete(m.written, ref)
+	m.mu.Unlock()
+}
+
+// wrote records the resourceVersion kaito-sync's write of ref left, so its watch event is known
+// as its own.
+func (m *Manager) wrote(ref ObjectRef, res *unstructured.Unstructured) {
+	if res == nil {
+		return
+	}
+	m.mu.Lock()
+	m.written[ref] = res.GetResourceVersion()
 	m.mu.Unlock()
 }
 

@@ -2,79 +2,118 @@ package apply
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"reflect"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 )
 
-// driftHandler watches this root's objects: when one no longer holds what kaito-sync applied, it
-// is queued on the drift channel. Status-only updates (the bulk of watch traffic from workloads)
-// are dropped without comparing anything.
+// driftHandler watches this root's objects (their metadata): when one may no longer hold what
+// kaito-sync applied, its full object is read and compared, and it is queued on the drift channel
+// if it differs. Status-only updates (the bulk of watch traffic from workloads) and the events of
+// kaito-sync's own writes are dropped without a request.
 func (m *Manager) driftHandler(gvk schema.GroupVersionKind) cache.ResourceEventHandler {
-	check := func(u *unstructured.Unstructured) {
-		ref := ObjectRef{Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
-		m.mu.Lock()
-		want := m.desired[ref]
-		m.mu.Unlock()
-		if want == nil || u.GetDeletionTimestamp() != nil || !drifted(want, u) {
-			return
-		}
-		select {
-		case m.drift <- ref:
-		default: // the queue is full: the next sync re-applies everything that drifted anyway
-		}
-	}
 	return cache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(oldObj, newObj any) {
-			o, ok1 := oldObj.(*unstructured.Unstructured)
-			n, ok2 := newObj.(*unstructured.Unstructured)
-			if !ok1 || !ok2 || statusOnly(o, n) || specFingerprint(o) == specFingerprint(n) {
+			o, ok1 := oldObj.(*metav1.PartialObjectMetadata)
+			n, ok2 := newObj.(*metav1.PartialObjectMetadata)
+			if !ok1 || !ok2 {
 				return
 			}
-			check(n)
+			ref := ObjectRef{Kind: gvk.Kind, Namespace: n.Namespace, Name: n.Name}
+			m.mu.Lock()
+			want, own := m.desired[ref], m.written[ref]
+			m.mu.Unlock()
+			if want == nil || !mayHaveDrifted(gvk, o, n, own) {
+				return
+			}
+			m.check(gvk, ref, want, n)
 		},
 		DeleteFunc: func(obj any) {
-			if u, ok := obj.(*unstructured.Unstructured); ok {
-				check(u) // a deleted object has drifted as far as it can
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			o, ok := obj.(metav1.Object)
+			if !ok {
+				return
+			}
+			ref := ObjectRef{Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}
+			m.mu.Lock()
+			want := m.desired[ref]
+			m.mu.Unlock()
+			if want != nil { // a deleted object has drifted as far as it can
+				m.queueDrift(ref)
 			}
 		},
 	}
 }
 
-// statusOnly reports an update that cannot have changed what kaito-sync applied, without hashing:
-// for the workloads (apps and batch kinds, whose every spec change bumps metadata.generation), an
-// equal generation with equal labels and annotations. A first sync of 1,000 workspaces brings
-// thousands of such updates (controllers writing status) while the API server needs every core.
-// Other kinds do not all keep a generation; they are hashed.
-func statusOnly(o, n *unstructured.Unstructured) bool {
-	switch o.GroupVersionKind().Group {
-	case "apps", "batch":
-	default:
-		return false
+// mayHaveDrifted reports an update that may have changed what kaito-sync applied, from metadata
+// alone. own is the resourceVersion of kaito-sync's last write of the object.
+//
+// For the workloads (apps and batch kinds, whose every spec change bumps metadata.generation) an
+// equal generation with equal labels and annotations is a status update: a first sync of 1,000
+// workspaces brings thousands of those while the API server needs every core. Other kinds keep
+// no generation, so any update of someone else's may have changed them.
+func mayHaveDrifted(gvk schema.GroupVersionKind, o, n *metav1.PartialObjectMetadata, own string) bool {
+	switch {
+	case own != "" && n.ResourceVersion == own:
+		return false // kaito-sync's own write
+	case n.DeletionTimestamp != nil:
+		return true
+	case !maps.Equal(o.Labels, n.Labels) || !maps.Equal(o.Annotations, n.Annotations):
+		return true
 	}
-	g := o.GetGeneration()
-	return g > 0 && g == n.GetGeneration() &&
-		maps.Equal(o.GetLabels(), n.GetLabels()) && maps.Equal(o.GetAnnotations(), n.GetAnnotations())
+	switch gvk.Group {
+	case "apps", "batch":
+		return n.Generation == 0 || n.Generation != o.Generation
+	}
+	return true
 }
 
-// specFingerprint hashes what a user can change: everything but status and server bookkeeping.
-func specFingerprint(u *unstructured.Unstructured) [32]byte {
-	c := make(map[string]any, len(u.Object))
-	for k, v := range u.Object {
-		if k != "status" && k != "metadata" {
-			c[k] = v
-		}
+// check reads the object whose metadata says it may have drifted and queues it if it has. A
+// failed read queues it too: a repair of an object that had not drifted writes nothing, a missed
+// drift would stay until the workspace next changes.
+func (m *Manager) check(gvk schema.GroupVersionKind, ref ObjectRef, want *unstructured.Unstructured, meta *metav1.PartialObjectMetadata) {
+	if meta.DeletionTimestamp != nil || !subset(want.GetLabels(), meta.Labels) || !subset(want.GetAnnotations(), meta.Annotations) {
+		m.queueDrift(ref)
+		return
 	}
-	c["labels"], c["annotations"] = u.GetLabels(), u.GetAnnotations()
-	b, _ := json.Marshal(c)
-	return sha256.Sum256(b)
+	ctx := m.watchCtx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	live, err := m.dyn.Resource(kinds[gvk].gvr).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return // its delete event follows
+	case err != nil:
+		if ctx.Err() == nil {
+			m.queueDrift(ref)
+		}
+		return
+	}
+	m.mu.Lock()
+	own := m.written[ref]
+	m.mu.Unlock()
+	if own != "" && live.GetResourceVersion() == own {
+		return
+	}
+	if drifted(want, live) {
+		m.queueDrift(ref)
+	}
+}
+
+func (m *Manager) queueDrift(ref ObjectRef) {
+	select {
+	case m.drift <- ref:
+	default: // the queue is full: the next change of the workspace re-applies it anyway
+	}
 }
 
 // drifted reports whether live no longer holds every field of want. Fields others added (server
@@ -172,9 +211,10 @@ func (m *Manager) Repair(ctx context.Context, ref ObjectRef) Change {
 	gvk, _ := gvkOfKind(ref.Kind)
 	k := kinds[gvk]
 	wsKey := want.GetLabels()[LabelWorkspaceNamespace] + "/" + want.GetLabels()[LabelWorkspace]
-	_, err := m.dyn.Resource(k.gvr).Namespace(ref.Namespace).Apply(ctx, ref.Name, want, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	res, err := m.dyn.Resource(k.gvr).Namespace(ref.Namespace).Apply(ctx, ref.Name, want, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	if err != nil {
 		return Change{Object: ref, Workspace: wsKey, Action: Failed, Err: fmt.Errorf("%s repair failed: %w", ref, err)}
 	}
+	m.wrote(ref, res)
 	return Change{Object: ref, Workspace: wsKey, Action: Configured, Reason: "drift repaired"}
 }

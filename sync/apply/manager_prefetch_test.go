@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/matryer/is"
 	corev1 "k8s.io/api/core/v1"
@@ -77,7 +78,9 @@ func configMapWorkspaces(t *testing.T, ns string, n int) []Workspace {
 func TestApplyAllNewNamespaceNoLookups(t *testing.T) {
 	is := is.New(t)
 	ctx := context.Background()
-	ns := strings.ToLower(strings.ReplaceAll(t.Name(), "Test", "t-"))
+	// A namespace of its own that does not exist yet (env.NewNamespace creates one); a new name
+	// per run, as the previous run's may still be terminating under -count.
+	ns := fmt.Sprintf("new-ns-%d", time.Now().UnixNano())
 	t.Cleanup(func() { _ = env.Client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 	m, log := countingManager(t)
 

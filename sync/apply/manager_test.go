@@ -10,6 +10,8 @@ import (
 	"github.com/matryer/is"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kaito-sync/kaito-sync/test/e2e/testenv"
@@ -297,4 +299,122 @@ func TestApplyNeverTakesOverAnotherOwnersObject(t *testing.T) {
 	live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "running", metav1.GetOptions{})
 	is.NoErr(err)
 	is.Equal(live.Data["a"], "b") // untouched
+}
+
+// TestDriftOnlyForWhatKaitoSyncApplied edits two ConfigMaps of one informer in turn: the first
+// edit leaves what kaito-sync applied alone (or is kaito-sync's own write), the second changes it.
+// Events of one kind are handled in order, so the first drift reported must be the second edit's.
+func TestDriftOnlyForWhatKaitoSyncApplied(t *testing.T) {
+	tests := []struct {
+		name  string
+		first func(t *testing.T, ctx context.Context, m *Manager, ns string)
+	}{
+		{"someone else's label", func(t *testing.T, ctx context.Context, m *Manager, ns string) {
+			live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "a", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			live.Labels["team"] = "ml"
+			if _, err := env.Client.CoreV1().ConfigMaps(ns).Update(ctx, live, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"kaito-sync's own change", func(t *testing.T, ctx context.Context, m *Manager, ns string) {
+			if cs := m.Apply(ctx, Workspace{Key: ns + "/a", Objects: []*unstructured.Unstructured{configMap(t, ns, "a", "two")}}); actions(cs) != "ConfigMap/a=configured" {
+				t.Fatal(actions(cs))
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			ctx := context.Background()
+			ns := env.NewNamespace(t)
+			m := newManager(t, Options{})
+			for _, name := range []string{"a", "b"} {
+				cm := configMap(t, ns, name, "one")
+				is.True(!m.Apply(ctx, Workspace{Key: ns + "/" + name, Objects: []*unstructured.Unstructured{cm}}).Failed())
+				waitCached(t, m, cm)
+			}
+			tt.first(t, ctx, m, ns)
+			live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "b", metav1.GetOptions{})
+			is.NoErr(err)
+			live.Data["key"] = "edited by hand"
+			_, err = env.Client.CoreV1().ConfigMaps(ns).Update(ctx, live, metav1.UpdateOptions{})
+			is.NoErr(err)
+			select {
+			case ref := <-m.Drift():
+				is.Equal(ref, ObjectRef{Kind: "ConfigMap", Namespace: ns, Name: "b"})
+			case <-time.After(10 * time.Second):
+				t.Fatal("no drift reported")
+			}
+		})
+	}
+}
+
+func TestDriftOfAWorkloadSpec(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	m := newManager(t, Options{})
+	d := deployment(t, ns, "ws", "ws")
+	is.True(!m.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{d}}).Failed())
+	waitCached(t, m, d)
+	// The deployment controller writes status meanwhile: edit as kubectl edit does, retrying conflicts.
+	is.NoErr(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		live, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "ws", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		live.Spec.Template.Spec.Containers[0].Image = "registry.example/app:hand-edited"
+		_, err = env.Client.AppsV1().Deployments(ns).Update(ctx, live, metav1.UpdateOptions{})
+		return err
+	}))
+	select {
+	case ref := <-m.Drift():
+		is.Equal(ref, ObjectRef{Kind: "Deployment", Namespace: ns, Name: "ws"})
+		is.Equal(m.Repair(ctx, ref).Action, Configured)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no drift reported")
+	}
+	live, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "ws", metav1.GetOptions{})
+	is.NoErr(err)
+	is.Equal(live.Spec.Template.Spec.Containers[0].Image, "registry.example/app:1")
+}
+
+// TestApplyAllSkipsAnUnchangedRevision shows what Workspace.Revision buys and what it does not
+// hide: a workspace applied cleanly under a Revision is not prepared again (a lie about its
+// objects goes unseen, which is how the skip shows), but one whose live object changed hands,
+// hash or existence is.
+func TestApplyAllSkipsAnUnchangedRevision(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	m := newManager(t, Options{})
+	ws := func(rev, value string) []Workspace {
+		return []Workspace{{Key: ns + "/ws", Revision: rev, Objects: []*unstructured.Unstructured{configMap(t, ns, "ws", value)}}}
+	}
+	is.Equal(actions(m.ApplyAll(ctx, ws("r1", "one"))), "ConfigMap/ws=created")
+	waitCached(t, m, configMap(t, ns, "ws", "one"))
+
+	is.Equal(actions(m.ApplyAll(ctx, ws("r1", "not what r1 was"))), "ConfigMap/ws=unchanged") // skipped: not even hashed
+	is.Equal(actions(m.ApplyAll(ctx, ws("r2", "two"))), "ConfigMap/ws=configured")
+	waitCached(t, m, configMap(t, ns, "ws", "two"))
+
+	// Deleted behind its back: the skip sees the cache and creates it again.
+	is.NoErr(env.Client.CoreV1().ConfigMaps(ns).Delete(ctx, "ws", metav1.DeleteOptions{}))
+	deadline := time.Now().Add(10 * time.Second)
+	for _, ok := m.live(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, ns, "ws"); ok && time.Now().Before(deadline); _, ok = m.live(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, ns, "ws") {
+		time.Sleep(20 * time.Millisecond) // the store has no change notification for one key
+	}
+	is.Equal(actions(m.ApplyAll(ctx, ws("r2", "two"))), "ConfigMap/ws=created")
+
+	// A failure forgets the revision: the next sync prepares the workspace again.
+	bad := ws("r3", "three")
+	bad[0].Objects = append(bad[0].Objects, obj(t, "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: "+ns+"}\n"))
+	is.True(m.ApplyAll(ctx, bad).Failed())
+	m.mu.Lock()
+	_, remembered := m.applied[ns+"/ws"]
+	m.mu.Unlock()
+	is.True(!remembered)
 }
