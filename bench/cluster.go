@@ -227,7 +227,11 @@ func KubectlApply(ctx context.Context, kubectl, kubeconfig string, objs []*unstr
 type Run struct {
 	Wall      time.Duration
 	PeakRSSKB int64
-	Output    string
+	// PeakAnonKB and PeakFileKB split the resident set as sampled from /proc while it ran (every
+	// 10 ms, so they may miss a short peak): anonymous memory (heap, stacks) and file pages, which
+	// are the binary's own code and read-only data mapped from disk.
+	PeakAnonKB, PeakFileKB int64
+	Output                 string
 }
 
 // RunProcess runs bin to completion and reads its peak RSS from the kernel's rusage.
@@ -237,8 +241,16 @@ func RunProcess(ctx context.Context, bin string, args, env []string) (Run, error
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err := cmd.Run()
-	r := Run{Wall: time.Since(start), Output: out.String()}
+	if err := cmd.Start(); err != nil {
+		return Run{}, err
+	}
+	sampled := make(chan [2]int64)
+	done := make(chan struct{})
+	go func() { sampled <- sampleRSS(cmd.Process.Pid, done) }()
+	err := cmd.Wait()
+	close(done)
+	peaks := <-sampled
+	r := Run{Wall: time.Since(start), Output: out.String(), PeakAnonKB: peaks[0], PeakFileKB: peaks[1]}
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			r.PeakRSSKB = ru.Maxrss // KiB on Linux
@@ -248,6 +260,31 @@ func RunProcess(ctx context.Context, bin string, args, env []string) (Run, error
 		return r, fmt.Errorf("%s: %v: %s", bin, err, lastLines(r.Output, 10))
 	}
 	return r, nil
+}
+
+// sampleRSS reads RssAnon and RssFile of pid until done closes and returns their highest values.
+func sampleRSS(pid int, done <-chan struct{}) [2]int64 {
+	var peak [2]int64
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+			for line := range strings.Lines(string(b)) {
+				for i, field := range []string{"RssAnon:", "RssFile:"} {
+					if rest, ok := strings.CutPrefix(line, field); ok {
+						var kb int64
+						fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+						peak[i] = max(peak[i], kb)
+					}
+				}
+			}
+		}
+		select {
+		case <-done:
+			return peak
+		case <-tick.C:
+		}
+	}
 }
 
 // Settle waits until the controllers are done with what the last measurement created (the pods of
