@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
 
@@ -152,4 +153,19 @@ func runLeading(stop context.Context, f *daemonFlags, cfg *rest.Config, m *metri
 	p.ready.Store(true)
 	m.SetLeader(false)
 	return e.Run(stop, lead)
+}
+
+// setMemoryLimit gives the Go runtime a soft memory limit of 90% of the container's (cgroup)
+// memory limit, as GOMEMLIMIT would. Without one, the heap may grow to twice what is live between
+// two collections, and a pod limited to what kaito-sync needs is OOM-killed in a burst (a first
+// sync of a fleet) that a collection would have absorbed. GOMEMLIMIT set by hand wins;
+// AUTOMEMLIMIT=off turns this off, AUTOMEMLIMIT=0.8 changes the ratio. With no container limit
+// nothing changes.
+//
+// automemlimit is what Prometheus and others use for this: reading cgroup v1 and v2 limits
+// correctly (nested hierarchies, "max") is more code than it looks.
+func setMemoryLimit(log *slog.Logger) {
+	if _, err := memlimit.Set(memlimit.WithLogger(log)); err != nil { // it logs the limit it sets
+		log.Debug("no container memory limit read; the Go runtime has no soft memory limit", "err", err)
+	}
 }
