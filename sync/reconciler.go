@@ -44,13 +44,27 @@ type Reconciler struct {
 	cat      *presets.Catalog
 	opts     Options
 	log      *slog.Logger
+	// rendered is what the last sync handed to the target, by workspace key (see renderAll). Only
+	// SyncOnce touches it, and syncs are serialised.
+	rendered map[string]rendered
 }
 
-// NewReconciler wires a sync.
+// rendered is one workspace's objects as handed to the target. They are shared with the target's
+// callers and with later syncs, so they are never changed once handed out.
+type rendered struct {
+	revision string // apply.Workspace.Revision
+	objs     []*unstructured.Unstructured
+}
+
+// NewReconciler wires a sync. Unless opts.Load.Cache is set, the Reconciler gets a cache of its
+// own: every sync loads the whole repository, and after a push nearly all of it is unchanged.
 func NewReconciler(src source.Source, target Target, cat *presets.Catalog, opts Options) *Reconciler {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Load.Cache == nil {
+		opts.Load.Cache = workspaces.NewFileCache()
 	}
 	return &Reconciler{src: src, target: target, renderer: render.New(cat), cat: cat, opts: opts, log: log}
 }
@@ -70,6 +84,9 @@ type Result struct {
 	Changes apply.ChangeSet
 	// RenderErrors are valid workspaces that failed to render, by key.
 	RenderErrors map[string]error
+	// Rendered counts the valid workspaces rendered in this sync; the others kept the objects of
+	// the sync before, their render input being unchanged.
+	Rendered int
 	// PruneBlocked says why nothing was pruned, when something would have been.
 	PruneBlocked string
 	// Nodes is the provisioner's state per workspace key, when a provisioner is configured.
@@ -237,7 +254,8 @@ var ErrFailed = errors.New("sync had failures")
 // markRecreate stamps the workspace's immutable-field fingerprint on its workloads, so a change
 // Kaito would refuse (instanceType, count, preset...) is carried out by delete and create. It
 // changes objs in place: the renderer hands out copies the caller owns, and another copy of every
-// workload of a fleet was a tenth of a first sync's peak memory.
+// workload of a fleet was a tenth of a first sync's peak memory. It runs once per render, before
+// the objects are handed out; objects kept for later syncs are never stamped again.
 func markRecreate(objs []*unstructured.Unstructured, key string) []*unstructured.Unstructured {
 	out := make([]*unstructured.Unstructured, len(objs))
 	for i, o := range objs {
@@ -255,13 +273,29 @@ func markRecreate(objs []*unstructured.Unstructured, key string) []*unstructured
 	return out
 }
 
+// revision names what a workspace's objects are made of (apply.Workspace.Revision): the render
+// hash, which covers the workspace, its companions, the catalog entries and the renderer version,
+// and the source path, the one input of the objects it leaves out. It also covers markRecreate's
+// stamp: ImmutableKey reads apiVersion, resource, inference and tuning, and the hash marshals the
+// whole workspace but its status. The source commit is left out on purpose: it is volatile
+// (apply excludes it from its hash).
+func revision(hash, path string) string { return hash + "\x00" + path }
+
 // renderAll renders the valid workspaces on every core: a cold render is krusty-bound (tens of ms),
 // and a first sync renders them all. The Renderer is safe for concurrent use; order is kept.
+//
+// A workspace whose revision is the one of the last sync keeps the objects handed out then, and
+// only its render hash is computed: a render cache hit still copies every object and a push
+// changes one workspace in a fleet. Those objects name the commit they were rendered at, not this
+// one. That is the design of the source-commit annotation: it is volatile, apply neither hashes
+// nor compares it, so the live value goes on naming the commit that last changed the workspace.
 func (r *Reconciler) renderAll(valid []*workspaces.Workspace, companions map[string]*workspaces.Companion, commit string, res *Result) []apply.Workspace {
 	type outcome struct {
-		objs []*unstructured.Unstructured
-		err  error
+		rendered
+		fresh bool
+		err   error
 	}
+	prev := r.rendered // read by the workers, written only after them
 	outs := make([]outcome, len(valid))
 	next := make(chan int)
 	var wg gosync.WaitGroup
@@ -277,6 +311,13 @@ func (r *Reconciler) renderAll(valid []*workspaces.Workspace, companions map[str
 						comps = append(comps, c)
 					}
 				}
+				if old, ok := prev[ws.Key()]; ok {
+					// An error here is the render's: Objects below reports it.
+					if hash, err := r.renderer.Hash(ws, comps); err == nil && revision(hash, ws.Source.Path) == old.revision {
+						outs[i].rendered = old
+						continue
+					}
+				}
 				// Objects, not Render: a sync never reads the overlay files, and a workspace whose
 				// shape was built needs none written (render/shape.go).
 				out, err := r.renderer.Objects(ws, comps, render.Source{Path: ws.Source.Path, Commit: commit})
@@ -284,6 +325,8 @@ func (r *Reconciler) renderAll(valid []*workspaces.Workspace, companions map[str
 					outs[i].err = err
 					continue
 				}
+				outs[i].fresh = true
+				outs[i].revision = revision(out.Hash, ws.Source.Path)
 				outs[i].objs = markRecreate(out.Objects, workspaces.ImmutableKey(ws))
 			}
 		}()
@@ -294,13 +337,19 @@ func (r *Reconciler) renderAll(valid []*workspaces.Workspace, companions map[str
 	close(next)
 	wg.Wait()
 	var desired []apply.Workspace
+	// Workspaces no longer valid or declared, and those that failed, are forgotten.
+	r.rendered = make(map[string]rendered, len(valid))
 	for i, ws := range valid {
 		if err := outs[i].err; err != nil {
 			res.RenderErrors[ws.Key()] = err
 			r.log.Error("render failed", "workspace", ws.Key(), "err", err)
 			continue
 		}
-		desired = append(desired, apply.Workspace{Key: ws.Key(), Objects: outs[i].objs})
+		if outs[i].fresh {
+			res.Rendered++
+		}
+		r.rendered[ws.Key()] = outs[i].rendered
+		desired = append(desired, apply.Workspace{Key: ws.Key(), Objects: outs[i].objs, Revision: outs[i].revision})
 	}
 	return desired
 }

@@ -39,6 +39,10 @@ type Options struct {
 	// PathPrefix is where the loaded tree sits in its repository (--path): files are named in
 	// problems and positions as the repository names them.
 	PathPrefix string
+	// Cache, when set, replays the decode of files whose bytes did not change since the last load
+	// through it (see FileCache): a loop that loads the same repository again and again parses only
+	// what a push changed. Nil decodes every file.
+	Cache *FileCache
 }
 
 // DefaultOptions are the limits used when an Options field is zero.
@@ -108,8 +112,15 @@ func LoadPaths(fsys fs.FS, roots []string, opts Options) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	var read map[string]bool // by repository path, to bound the cache
+	if opts.Cache != nil {
+		read = map[string]bool{}
+	}
 	for _, f := range files {
-		s.loadFile(fsys, f, opts)
+		s.loadFile(fsys, f, opts, read)
+	}
+	if opts.Cache != nil {
+		opts.Cache.keepOnly(read)
 	}
 	s.checkDuplicates()
 	s.Problems.Sort()
@@ -209,7 +220,9 @@ func (s *Set) fileProblem(file string, line int, format string, args ...any) {
 	s.Problems = append(s.Problems, Problem{Severity: Error, Path: file, Line: line, Col: 1, Message: fmt.Sprintf(format, args...)})
 }
 
-func (s *Set) loadFile(fsys fs.FS, name string, opts Options) {
+// loadFile reads one file and decodes it, through opts.Cache when set; read collects the files
+// read, for the cache.
+func (s *Set) loadFile(fsys fs.FS, name string, opts Options, read map[string]bool) {
 	s.Files++
 	// Read by its name in fsys, report by its name in the repository.
 	file := repoPath(name, opts)
@@ -219,6 +232,16 @@ func (s *Set) loadFile(fsys fs.FS, name string, opts Options) {
 		s.fileProblem(file, 0, "%v", err)
 		return
 	}
+	if opts.Cache == nil {
+		s.decodeFile(file, data, opts)
+		return
+	}
+	read[file] = true
+	opts.Cache.decodeCached(s, file, data, opts)
+}
+
+// decodeFile decodes the documents of one file into s.
+func (s *Set) decodeFile(file string, data []byte, opts Options) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for doc := 0; ; doc++ {
 		var n yaml.Node
