@@ -11,6 +11,8 @@ const (
 	managedBy               = "kaito-sync"
 	labelWorkspace          = "kaito.sh/workspace"
 	labelWorkspaceNamespace = "kaito.sh/workspacenamespace"
+	// labelSyncRoot is on applied objects only, not on pods (see ReporterOptions.Root).
+	labelSyncRoot = "kaito.sh/sync-root"
 )
 
 // Cluster is what Compute reads of the cluster. A nil Cluster means there is none (hydrate mode).

@@ -28,22 +28,24 @@ var watched = map[string]schema.GroupVersionResource{
 }
 
 // liveCluster is a Cluster read from watches of kaito-sync's own objects and pods: recomputing
-// a status costs no request, and every change is an event.
+// a status costs no request, and every change is an event. Its objects are trimmed to what a
+// status reads (see kept), so they are not whole objects: nothing else should read them.
 type liveCluster struct {
 	informers map[string]cache.SharedIndexInformer
 }
 
 // watchCluster starts the watches, calls changed on every event and waits for the first list.
-func watchCluster(ctx context.Context, cfg *rest.Config, selector string, changed func()) (*liveCluster, error) {
+// selector gives the label selector of each kind's watch; objects are trimmed (see kept) before
+// they enter the cache.
+func watchCluster(ctx context.Context, cfg *rest.Config, selector func(kind string) string, changed func()) (*liveCluster, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "kaito-sync-status"
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, "", func(o *metav1.ListOptions) {
-		o.LabelSelector = selector
-	})
+	// One factory per selector: a factory lists every resource with the same options.
+	factories := map[string]dynamicinformer.DynamicSharedInformerFactory{}
 	c := &liveCluster{informers: map[string]cache.SharedIndexInformer{}}
 	handler := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { changed() },
@@ -51,7 +53,18 @@ func watchCluster(ctx context.Context, cfg *rest.Config, selector string, change
 		DeleteFunc: func(any) { changed() },
 	}
 	for kind, gvr := range watched {
+		sel := selector(kind)
+		factory, ok := factories[sel]
+		if !ok {
+			factory = dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, "", func(o *metav1.ListOptions) {
+				o.LabelSelector = sel
+			})
+			factories[sel] = factory
+		}
 		inf := factory.ForResource(gvr).Informer()
+		if err := inf.SetTransform(trimmer(kind)); err != nil {
+			return nil, err
+		}
 		if _, err := inf.AddEventHandler(handler); err != nil {
 			return nil, err
 		}
@@ -61,7 +74,9 @@ func watchCluster(ctx context.Context, cfg *rest.Config, selector string, change
 	if err != nil {
 		return nil, err
 	}
-	factory.Start(ctx.Done())
+	for _, f := range factories {
+		f.Start(ctx.Done())
+	}
 	if err := informers.WaitSynced(ctx, c.informers, refused); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}

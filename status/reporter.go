@@ -28,6 +28,12 @@ type ReporterOptions struct {
 	// Selector picks the objects watched (default: kaito-sync's managed-by label, which its pods
 	// carry too).
 	Selector string
+	// Root, when set, is the sync root (the kaito.sh/sync-root label kaito-sync's apply puts on
+	// what it applies): objects are then watched only if they carry it too, so a cluster serving
+	// several sync roots costs each reporter its own objects only. Pods do not carry it (it is not
+	// in pod templates: adding it would roll every workload) and stay selected by Selector alone.
+	// Empty: every object Selector picks, whatever its sync root.
+	Root string
 	// Debounce collects the burst of events of one rollout into one write (default 300ms).
 	Debounce time.Duration
 	// RetryAfter is the wait before a failed write is tried again (default 5s).
@@ -79,6 +85,14 @@ func NewReporter(opts ReporterOptions) *Reporter {
 	return &Reporter{opts: opts, log: log, kick: make(chan struct{}, 1), ready: make(chan struct{})}
 }
 
+// selector is the label selector of the watch of kind.
+func (o ReporterOptions) selector(kind string) string {
+	if o.Root == "" || kind == "Pod" {
+		return o.Selector
+	}
+	return o.Selector + "," + labelSyncRoot + "=" + o.Root
+}
+
 // Observe takes the outcome of a sync. A sync that failed before loading anything (a fetch error)
 // says nothing about the workspaces and is ignored. A nil Reporter ignores everything, so callers
 // without a status branch need no conditions.
@@ -112,7 +126,7 @@ func (r *Reporter) Run(ctx context.Context) error {
 	}
 	var cluster Cluster
 	if r.opts.Config != nil {
-		live, err := watchCluster(ctx, r.opts.Config, r.opts.Selector, r.poke)
+		live, err := watchCluster(ctx, r.opts.Config, r.opts.selector, r.poke)
 		if err != nil {
 			r.mu.Lock()
 			r.runErr = err

@@ -26,6 +26,9 @@ type statusFlags struct {
 	enabled bool
 	branch  string
 	repo    string
+	// root is the sync root of --target cluster, set by the sync command: the reporter then
+	// watches this root's objects only, not every kaito-sync instance's in the cluster.
+	root string
 }
 
 // addStatusFlags registers --status, --status-branch and --status-repo on the sync command.
@@ -72,7 +75,7 @@ func (f *statusFlags) reporter(srcRepo, srcBranch string, auth source.AuthOption
 		// Relative links only work inside the source repository; point at its host instead.
 		w.Link = hostLink(srcRepo)
 	}
-	return status.NewReporter(status.ReporterOptions{Writer: w, Config: cfg, Logger: log, OnPublish: onPublish}), nil
+	return status.NewReporter(status.ReporterOptions{Writer: w, Config: cfg, Root: f.root, Logger: log, OnPublish: onPublish}), nil
 }
 
 func isGitURL(s string) bool { return strings.Contains(s, "://") || strings.Contains(s, "@") }

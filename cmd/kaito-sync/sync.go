@@ -120,6 +120,7 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	if err != nil {
 		return err
 	}
+	setMemoryLimit(log)
 	m := metrics.New()
 	// Probes and metrics come up first: /healthz answers while the caches list, and a process
 	// stuck there is visible (readyz false) rather than silent.
@@ -150,6 +151,9 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		}
 		root := apply.RootID(repoID, f.branch, f.path)
 		f.provision.root = root
+		if f.status != nil {
+			f.status.root = root
+		}
 		manager, err = apply.New(cfg, apply.Options{Root: root, Namespaces: f.namespaces, DryRun: f.dryRun})
 		if err != nil {
 			return err

@@ -96,7 +96,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m, err := apply.New(env.Config, apply.Options{Root: apply.RootID(t.Name()), DeleteTimeout: 30 * time.Second})
+	root := apply.RootID(t.Name())
+	m, err := apply.New(env.Config, apply.Options{Root: root, DeleteTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func newFixture(t *testing.T) *fixture {
 	src := source.NewGit(source.GitOptions{URL: url, Branch: "main", Path: "workspaces", Auth: f.git.Auth()})
 	f.rec = ksync.NewReconciler(src, ksync.Cluster{M: m}, presets.Default(), ksync.Options{Provisioner: provisioner{}, Logger: slog.New(slog.DiscardHandler)})
 	f.w = &branch.Writer{URL: url, Branch: branch.DefaultBranch, Auth: f.git.Auth(), Link: exampleLink}
-	f.rep = status.NewReporter(status.ReporterOptions{Writer: f.w, Config: env.Config, OnPublish: f.log.record})
+	f.rep = status.NewReporter(status.ReporterOptions{Writer: f.w, Config: env.Config, Root: root, OnPublish: f.log.record})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
