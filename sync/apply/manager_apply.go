@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
@@ -259,11 +260,11 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 	// before Apply returns, and judged against the previous desired state it reads as drift, which
 	// Repair would then revert. A failed write puts the previous one back.
 	prev := m.remember(ref, obj)
-	res, err := m.dyn.Resource(k.gvr).Namespace(obj.GetNamespace()).Apply(ctx, ref.Name, obj, opts)
+	rv, err := m.serverSideApply(ctx, k, obj, opts)
 	if err != nil {
 		m.restore(ref, prev)
 	} else if !m.opts.DryRun {
-		m.wrote(ref, res)
+		m.wrote(ref, rv)
 	}
 	if err != nil && exists && isImmutable(err) {
 		change.Reason = "the API server refused an in-place change: " + shortReason(err)
@@ -331,13 +332,13 @@ func (m *Manager) recreate(ctx context.Context, change Change, k kind, obj *unst
 		return change
 	}
 	m.remember(ref, obj)
-	res, err := client.Apply(ctx, ref.Name, obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	rv, err := m.serverSideApply(ctx, k, obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	if err != nil {
 		m.forget(ref)
 		change.Action, change.Err = Failed, fmt.Errorf("%s recreate failed: create: %w", ref, err)
 		return change
 	}
-	m.wrote(ref, res)
+	m.wrote(ref, rv)
 	change.Action = Recreated
 	return change
 }
@@ -371,13 +372,27 @@ func (m *Manager) forget(ref ObjectRef) {
 
 // wrote records the resourceVersion kaito-sync's write of ref left, so its watch event is known
 // as its own.
-func (m *Manager) wrote(ref ObjectRef, res *unstructured.Unstructured) {
-	if res == nil {
-		return
-	}
+func (m *Manager) wrote(ref ObjectRef, resourceVersion string) {
 	m.mu.Lock()
-	m.written[ref] = res.GetResourceVersion()
+	m.written[ref] = resourceVersion
 	m.mu.Unlock()
+}
+
+// serverSideApply sends obj as a server-side apply and returns the resourceVersion it left.
+//
+// It goes through the metadata client, which asks for the answer as metadata only (protobuf): the
+// dynamic client's Apply decodes the whole object the API server sends back, and for a fleet's
+// first sync that decoding was a sixth of all the memory allocated, for a resourceVersion.
+func (m *Manager) serverSideApply(ctx context.Context, k kind, obj *unstructured.Unstructured, opts metav1.ApplyOptions) (string, error) {
+	data, err := obj.MarshalJSON()
+	if err != nil {
+		return "", err
+	}
+	res, err := m.meta.Resource(k.gvr).Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.ApplyPatchType, data, opts.ToPatchOptions())
+	if err != nil {
+		return "", err
+	}
+	return res.ResourceVersion, nil
 }
 
 // ensureNamespace creates a missing namespace. kaito-sync never deletes namespaces: they may hold

@@ -211,10 +211,10 @@ func (m *Manager) Repair(ctx context.Context, ref ObjectRef) Change {
 	gvk, _ := gvkOfKind(ref.Kind)
 	k := kinds[gvk]
 	wsKey := want.GetLabels()[LabelWorkspaceNamespace] + "/" + want.GetLabels()[LabelWorkspace]
-	res, err := m.dyn.Resource(k.gvr).Namespace(ref.Namespace).Apply(ctx, ref.Name, want, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	rv, err := m.serverSideApply(ctx, k, want, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	if err != nil {
 		return Change{Object: ref, Workspace: wsKey, Action: Failed, Err: fmt.Errorf("%s repair failed: %w", ref, err)}
 	}
-	m.wrote(ref, res)
+	m.wrote(ref, rv)
 	return Change{Object: ref, Workspace: wsKey, Action: Configured, Reason: "drift repaired"}
 }
