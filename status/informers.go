@@ -65,6 +65,11 @@ func watchCluster(ctx context.Context, cfg *rest.Config, selector func(kind stri
 		if err := inf.SetTransform(trimmer(kind)); err != nil {
 			return nil, err
 		}
+		if kind == "Pod" {
+			if err := inf.AddIndexers(cache.Indexers{workspaceIndex: podWorkspace}); err != nil {
+				return nil, err
+			}
+		}
 		if _, err := inf.AddEventHandler(handler); err != nil {
 			return nil, err
 		}
@@ -96,8 +101,28 @@ func (c *liveCluster) Get(kind, namespace, name string) (*unstructured.Unstructu
 	return u, ok
 }
 
+// workspaceIndex indexes pods by "namespace/workspace" (the pod's namespace and its workspace
+// label). A status is computed for every workspace of a fleet, and scanning its namespace's pods
+// for each one (copying every pod's labels on the way) made a status write of 1,000 workspaces
+// allocate more than the whole sync.
+const workspaceIndex = "workspace"
+
+func podWorkspace(obj any) ([]string, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, nil
+	}
+	meta, _ := u.Object["metadata"].(map[string]any)
+	labels, _ := meta["labels"].(map[string]any)
+	ws, _ := labels[labelWorkspace].(string)
+	if ws == "" {
+		return nil, nil
+	}
+	return []string{u.GetNamespace() + "/" + ws}, nil
+}
+
 func (c *liveCluster) Pods(namespace, workspace string) []*unstructured.Unstructured {
-	objs, err := c.informers["Pod"].GetIndexer().ByIndex(cache.NamespaceIndex, namespace)
+	objs, err := c.informers["Pod"].GetIndexer().ByIndex(workspaceIndex, namespace+"/"+workspace)
 	if err != nil {
 		return nil
 	}
