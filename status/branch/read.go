@@ -1,15 +1,13 @@
 package branch
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
-	"github.com/go-git/go-billy/v5/util"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/kaito-sync/kaito-sync/status"
 )
@@ -20,18 +18,27 @@ func (w *Writer) Read(ctx context.Context) (*status.Report, error) {
 	if err := w.Validate(); err != nil {
 		return nil, err
 	}
-	_, fs, base, err := w.checkout(ctx)
+	repo, base, err := w.checkout(ctx)
 	if err != nil || base.IsZero() {
 		return nil, err
 	}
-	data, err := util.ReadFile(fs, StatusFile)
-	if errors.Is(err, os.ErrNotExist) {
+	c, err := repo.CommitObject(base)
+	if err != nil {
+		return nil, err
+	}
+	f, err := c.File(StatusFile)
+	if errors.Is(err, object.ErrFileNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return Decode(bytes.NewReader(data))
+	r, err := f.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return Decode(r)
 }
 
 // Decode parses a status.json.

@@ -11,9 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-git/go-billy/v5"
-	"github.com/go-git/go-billy/v5/memfs"
-	"github.com/go-git/go-billy/v5/util"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -77,6 +74,11 @@ func (w *Writer) Write(ctx context.Context, rep *status.Report) (committed bool,
 	if err != nil {
 		return false, fmt.Errorf("status branch %s: render: %w", w.Branch, err)
 	}
+	return w.publish(ctx, files, rep)
+}
+
+// publish commits files on the branch and pushes them, retrying on a moved branch (see Write).
+func (w *Writer) publish(ctx context.Context, files map[string][]byte, rep *status.Report) (bool, error) {
 	attempts := w.Attempts
 	if attempts <= 0 {
 		attempts = 8
@@ -91,11 +93,11 @@ func (w *Writer) Write(ctx context.Context, rep *status.Report) (committed bool,
 				return false, err
 			}
 		}
-		repo, fs, base, err := w.checkout(ctx)
+		repo, base, err := w.checkout(ctx)
 		if err != nil {
 			return false, err
 		}
-		hash, err := w.commit(repo, fs, files, rep)
+		hash, err := w.commit(repo, base, files, rep)
 		if err != nil || hash.IsZero() {
 			return false, err
 		}
@@ -137,30 +139,31 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // checkout clones the branch's tip, or starts the branch with no history when it does not exist.
-func (w *Writer) checkout(ctx context.Context) (*git.Repository, billy.Filesystem, plumbing.Hash, error) {
-	fs := memfs.New()
-	repo, err := git.CloneContext(ctx, memory.NewStorage(), fs, &git.CloneOptions{
+// The clone is bare: the commit is built from objects (see buildTree), and a worktree would hold
+// a second copy of every file of the branch.
+func (w *Writer) checkout(ctx context.Context) (*git.Repository, plumbing.Hash, error) {
+	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
 		URL: w.URL, Auth: w.Auth, ReferenceName: plumbing.NewBranchReferenceName(w.Branch),
 		SingleBranch: true, Depth: 1, Tags: git.NoTags,
 	})
 	if err == nil {
 		head, err := repo.Head()
 		if err != nil {
-			return nil, nil, plumbing.ZeroHash, err
+			return nil, plumbing.ZeroHash, err
 		}
-		return repo, fs, head.Hash(), nil
+		return repo, head.Hash(), nil
 	}
 	if !missingBranch(err) {
-		return nil, nil, plumbing.ZeroHash, fmt.Errorf("status branch %s of %s: clone: %w", w.Branch, source.RedactURL(w.URL), err)
+		return nil, plumbing.ZeroHash, fmt.Errorf("status branch %s of %s: clone: %w", w.Branch, source.RedactURL(w.URL), err)
 	}
-	repo, err = git.InitWithOptions(memory.NewStorage(), fs, git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(w.Branch)})
+	repo, err = git.InitWithOptions(memory.NewStorage(), nil, git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(w.Branch)})
 	if err != nil {
-		return nil, nil, plumbing.ZeroHash, err
+		return nil, plumbing.ZeroHash, err
 	}
 	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{w.URL}}); err != nil {
-		return nil, nil, plumbing.ZeroHash, err
+		return nil, plumbing.ZeroHash, err
 	}
-	return repo, fs, plumbing.ZeroHash, nil
+	return repo, plumbing.ZeroHash, nil
 }
 
 func missingBranch(err error) bool {
@@ -187,46 +190,70 @@ func (w *Writer) tip(ctx context.Context) (plumbing.Hash, error) {
 	return plumbing.ZeroHash, nil
 }
 
-// commit replaces the writer's files in the worktree and commits; a zero hash means nothing
-// changed.
-func (w *Writer) commit(repo *git.Repository, fs billy.Filesystem, files map[string][]byte, rep *status.Report) (plumbing.Hash, error) {
-	// The workspaces folder is the writer's alone: a workspace gone from the report loses its file.
-	if err := util.RemoveAll(fs, WorkspacesDir); err != nil {
-		return plumbing.ZeroHash, err
-	}
+// commit builds base's tree with the writer's files replaced, commits it on top of base (zero for
+// none) and points the branch at it; a zero hash means nothing changed.
+func (w *Writer) commit(repo *git.Repository, base plumbing.Hash, files map[string][]byte, rep *status.Report) (plumbing.Hash, error) {
 	names := make([]string, 0, len(files))
 	for name := range files {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if name != path.Clean(name) || strings.HasPrefix(name, "../") || strings.HasPrefix(name, "/") {
+		if !inTree(name) {
 			return plumbing.ZeroHash, fmt.Errorf("status branch %s: refusing to write %q outside the tree", w.Branch, name)
 		}
-		if err := util.WriteFile(fs, name, files[name], 0o644); err != nil {
+	}
+	var baseTree plumbing.Hash
+	var parents []plumbing.Hash
+	if !base.IsZero() {
+		c, err := repo.CommitObject(base)
+		if err != nil {
 			return plumbing.ZeroHash, err
 		}
+		baseTree, parents = c.TreeHash, []plumbing.Hash{base}
 	}
-	wt, err := repo.Worktree()
+	// The workspaces folder is the writer's alone: a workspace gone from the report loses its file.
+	tree, err := buildTree(repo.Storer, baseTree, WorkspacesDir, names, files)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	st, err := wt.Status()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if st.IsClean() {
+	if tree == baseTree || (baseTree.IsZero() && tree == emptyTree) {
 		return plumbing.ZeroHash, nil
 	}
 	author := w.Author
 	if author.Name == "" {
 		author = object.Signature{Name: "kaito-sync", Email: "kaito-sync@users.noreply.local"}
 	}
-	author.When = time.Now()
-	return wt.Commit(Message(rep), &git.CommitOptions{Author: &author})
+	author = object.Signature{Name: unsafeSig.Replace(author.Name), Email: unsafeSig.Replace(author.Email), When: time.Now()}
+	c := &object.Commit{Author: author, Committer: author, Message: Message(rep), TreeHash: tree, ParentHashes: parents}
+	obj := repo.Storer.NewEncodedObject()
+	if err := c.Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	hash, err := repo.Storer.SetEncodedObject(obj)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return hash, repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(w.Branch), hash))
+}
+
+// emptyTree is the hash of a tree with no entries: committing it as a first commit changes nothing.
+var emptyTree = plumbing.ComputeHash(plumbing.TreeObject, nil)
+
+// unsafeSig drops what would break a signature line, as go-git's worktree commit (and git) do.
+var unsafeSig = strings.NewReplacer("<", "", ">", "", "\n", "")
+
+// inTree tells whether name is a clean path inside the tree, with no segment git refuses.
+func inTree(name string) bool {
+	if name != path.Clean(name) || name == "." || strings.HasPrefix(name, "../") || name == ".." || strings.HasPrefix(name, "/") {
+		return false
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if strings.EqualFold(seg, ".git") {
+			return false
+		}
+	}
+	return true
 }
 
 // Message names the source commit in the subject and every source commit synced since the last
