@@ -181,8 +181,7 @@ func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired
 	}
 	slices.Sort(gone)
 	blocked := r.pruneGuard(set, anonymous, gone, len(inv))
-	if blocked != "" {
-		r.log.Warn("prune refused", "reason", blocked)
+	if blocked != "" { // Result.PruneBlocked says it: the caller logs the whole outcome once
 		plan = map[string][]apply.ObjectRef{}
 	}
 
@@ -342,7 +341,6 @@ func (r *Reconciler) renderAll(valid []*workspaces.Workspace, companions map[str
 	for i, ws := range valid {
 		if err := outs[i].err; err != nil {
 			res.RenderErrors[ws.Key()] = err
-			r.log.Error("render failed", "workspace", ws.Key(), "err", err)
 			continue
 		}
 		if outs[i].fresh {
