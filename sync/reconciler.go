@@ -57,14 +57,13 @@ type rendered struct {
 }
 
 // NewReconciler wires a sync. Unless opts.Load.Cache is set, the Reconciler gets a cache of its
-// own: every sync loads the whole repository, and after a push nearly all of it is unchanged.
+// own from its second sync on: every sync loads the whole repository, and after a push nearly all
+// of it is unchanged. Not on the first: the cache keeps copies of what it decodes, which a
+// `sync --once` would pay for (a tenth of its peak memory) and never use.
 func NewReconciler(src source.Source, target Target, cat *presets.Catalog, opts Options) *Reconciler {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
-	}
-	if opts.Load.Cache == nil {
-		opts.Load.Cache = workspaces.NewFileCache()
 	}
 	return &Reconciler{src: src, target: target, renderer: render.New(cat), cat: cat, opts: opts, log: log}
 }
@@ -116,6 +115,9 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 	loadOpts := r.opts.Load
 	loadOpts.PathPrefix = snap.Path
 	set, err := workspaces.Load(snap.Tree, ".", loadOpts)
+	if r.opts.Load.Cache == nil {
+		r.opts.Load.Cache = workspaces.NewFileCache() // for the next sync (see NewReconciler)
+	}
 	if err != nil {
 		return res, fmt.Errorf("load at %s: %w", source.ShortCommit(snap.Commit), err)
 	}

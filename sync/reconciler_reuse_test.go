@@ -102,6 +102,7 @@ func TestSyncRendersOnlyChangedWorkspaces(t *testing.T) {
 			is := is.New(t)
 			commit := "c" + string(rune('1'+i))
 			src.set(commit, st.files)
+			is.Equal(r.opts.Load.Cache == nil, i == 0) // no load cache before a second sync may use it
 			res, err := r.SyncOnce(ctx)
 			is.NoErr(err)
 			is.Equal(len(res.RenderErrors), 0)

@@ -144,6 +144,9 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	}
 	var target ksync.Target
 	var manager *apply.Manager
+	// The manager's watches end with managerCtx: a --once run ends them after its sync (see below).
+	managerCtx, stopManager := context.WithCancel(ctx)
+	defer stopManager()
 	switch f.target {
 	case "cluster":
 		if cfgErr != nil {
@@ -159,7 +162,7 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 			return err
 		}
 		// Followers keep their caches warm too, so a takeover starts with a no-op diff, not a relist.
-		if err := manager.Start(ctx); err != nil {
+		if err := manager.Start(managerCtx); err != nil {
 			return err
 		}
 		target = ksync.Cluster{M: manager}
@@ -234,9 +237,13 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		Provisioner:    prov,
 	})
 	if f.once {
-		reporterDone := startReporter(ctx, rep, log)
 		res, err := r.SyncOnce(ctx)
 		printResult(out, res, err, f.verbose)
+		// The sync is done: its watches, render cache and desired objects are let go, and only
+		// then does the status reporter list what the sync left, so the two never hold a fleet's
+		// objects at the same time (a --once run's peak of memory).
+		stopManager()
+		reporterDone := startReporter(ctx, rep, log)
 		publish(res, err)
 		if ferr := rep.Flush(ctx); ferr != nil {
 			fmt.Fprintf(errOut, "status branch: %v\n", ferr)
