@@ -107,9 +107,9 @@ func BenchmarkPeakRSS(b *testing.B) {
 	cmd := "go test ./bench -run '^$' -bench PeakRSS -benchtime 1x"
 	mib := func(kb int64) float64 { return float64(kb) / 1024 }
 
-	// The status branch is measured apart: its reporter watches every object and pod labelled
-	// managed-by kaito-sync in the cluster, whatever the sync root, so its memory follows the
-	// cluster rather than this sync (hack/bench.sh runs PeakRSS on a cluster of its own).
+	// Each run has the cluster to itself (hack/bench.sh runs PeakRSS on a control plane of its
+	// own, and each fleet is removed after its run): the status reporter watches every kaito-sync
+	// pod of the cluster, whatever its sync root, so another fleet's pods would weigh on it.
 	clusterRuns := []struct {
 		name   string
 		status bool
@@ -126,6 +126,7 @@ func BenchmarkPeakRSS(b *testing.B) {
 		b.Run(cr.name, func(b *testing.B) {
 			Settle(ctx, env.Client, 90*time.Second)
 			f := newFleet(b, Options{N: 1000, Prefix: fmt.Sprintf("m%s-%d", run, i)})
+			defer f.remove(b) // the next run measures a cluster of 1,000 workspaces, not 2,000
 			pw := filepath.Join(b.TempDir(), "password")
 			if err := os.WriteFile(pw, []byte(f.srv.Password), 0o600); err != nil {
 				b.Fatal(err)

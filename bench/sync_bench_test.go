@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kaito-sync/kaito-sync/presets"
 	ksync "github.com/kaito-sync/kaito-sync/sync"
@@ -53,6 +55,34 @@ func newFleet(b *testing.B, o Options) *fleet {
 		b.Fatal(err)
 	}
 	return f
+}
+
+// remove deletes the fleet's namespaces and waits until they are gone, so a later measurement
+// does not pay for this fleet's objects and Pending pods (the status reporter watches every
+// kaito-sync pod of the cluster, whatever its sync root).
+func (f *fleet) remove(b *testing.B) {
+	b.Helper()
+	ctx := context.Background()
+	nss := map[string]bool{}
+	for _, w := range f.wss {
+		nss[w.Namespace] = true
+	}
+	for ns := range nss {
+		if err := env.Client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			b.Fatal(err)
+		}
+	}
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		for ns := range nss {
+			if _, err := env.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		b.Fatalf("the fleet's namespaces were not deleted: %v", err)
+	}
 }
 
 func (f *fleet) source() *source.Git {

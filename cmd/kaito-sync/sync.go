@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -243,6 +244,12 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		// then does the status reporter list what the sync left, so the two never hold a fleet's
 		// objects at the same time (a --once run's peak of memory).
 		stopManager()
+		if rep != nil {
+			// And the heap they leave is handed back to the OS now rather than by the runtime's
+			// background scavenger, which is paced to return it over seconds: the status write
+			// would otherwise grow the resident set on top of what the sync left mapped.
+			debug.FreeOSMemory()
+		}
 		reporterDone := startReporter(ctx, rep, log)
 		publish(res, err)
 		if ferr := rep.Flush(ctx); ferr != nil {
