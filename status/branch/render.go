@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/kaito-sync/kaito-sync/status"
 )
 
@@ -35,7 +33,7 @@ func RelativeLink(branch string) LinkFunc {
 func Render(rep *status.Report, link LinkFunc) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	for _, w := range rep.Workspaces {
-		b, err := yaml.Marshal(w)
+		b, err := marshalYAML(w)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", w.Key(), err)
 		}
