@@ -4,7 +4,7 @@
 # plain parallel server-side apply of the same objects) and `kubectl apply --server-side`, in the
 # same run. Prints the machine, then go test's benchmark lines, then the table.
 #
-#   hack/bench.sh                      # everything (~20-30 min on 2 shared cores)
+#   hack/bench.sh                      # everything (~17 min on 2 cores at load 3; longer when shared)
 #   BENCH='Fleet1000' hack/bench.sh    # a subset (a go test -bench regexp)
 #   PROFILE=/tmp/prof hack/bench.sh    # also write cpu.pprof and mem.pprof there
 #
