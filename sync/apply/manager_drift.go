@@ -84,10 +84,7 @@ func (m *Manager) check(gvk schema.GroupVersionKind, ref ObjectRef, want *unstru
 		m.queueDrift(ref)
 		return
 	}
-	ctx := m.watchCtx
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := m.watchCtx // set by Start before any watch runs
 	live, err := m.dyn.Resource(kinds[gvk].gvr).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):

@@ -17,24 +17,21 @@ func (m *Manager) unchanged(ws Workspace) bool {
 		return false
 	}
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	last, ok := m.applied[ws.Key]
-	m.mu.Unlock()
 	if !ok || last.revision != ws.Revision || len(last.refs) != len(ws.Objects) {
 		return false
 	}
 	for i, ref := range last.refs {
+		if _, known := m.desired[ref]; !known { // forgotten by a delete or a failed recreate
+			return false
+		}
 		gvk, ok := gvkOfKind(ref.Kind)
 		if !ok {
 			return false
 		}
 		live, ok := m.live(gvk, ref.Namespace, ref.Name)
 		if !ok || live.DeletionTimestamp != nil || live.Annotations[AnnotationHash] != last.hashes[i] {
-			return false
-		}
-		m.mu.Lock()
-		_, known := m.desired[ref]
-		m.mu.Unlock()
-		if !known { // forgotten by a delete or a failed recreate: prepare it again
 			return false
 		}
 	}
