@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -92,6 +93,32 @@ func actions(cs ChangeSet) string {
 		s = append(s, c.Object.Kind+"/"+c.Object.Name+"="+string(c.Action))
 	}
 	return strings.Join(s, " ")
+}
+
+// editConfigMap changes a live ConfigMap as kubectl edit would.
+func editConfigMap(t *testing.T, ns, name string, edit func(*corev1.ConfigMap)) {
+	t.Helper()
+	ctx := context.Background()
+	live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(live)
+	if _, err := env.Client.CoreV1().ConfigMaps(ns).Update(ctx, live, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// nextDrift waits for the manager's next drift report.
+func nextDrift(t *testing.T, m *Manager) ObjectRef {
+	t.Helper()
+	select {
+	case ref := <-m.Drift():
+		return ref
+	case <-time.After(10 * time.Second):
+		t.Fatal("no drift reported")
+		return ObjectRef{}
+	}
 }
 
 func TestApplyCreatesThenSkipsUnchangedThenConfigures(t *testing.T) {
@@ -244,22 +271,13 @@ func TestDriftIsDetectedByWatchAndRepaired(t *testing.T) {
 	is.True(!m.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{cm}}).Failed())
 	waitCached(t, m, cm)
 
-	// Someone edits a field kaito-sync owns, as kubectl edit would.
-	live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "ws-config", metav1.GetOptions{})
-	is.NoErr(err)
-	live.Data["key"] = "edited by hand"
-	_, err = env.Client.CoreV1().ConfigMaps(ns).Update(ctx, live, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
-	is.NoErr(err)
+	// Someone edits a field kaito-sync owns.
+	editConfigMap(t, ns, "ws-config", func(cm *corev1.ConfigMap) { cm.Data["key"] = "edited by hand" })
 
-	select {
-	case ref := <-m.Drift():
-		is.Equal(ref, ObjectRef{Kind: "ConfigMap", Namespace: ns, Name: "ws-config"})
-		c := m.Repair(ctx, ref)
-		is.Equal(c.Action, Configured)
-	case <-time.After(10 * time.Second):
-		t.Fatal("no drift reported")
-	}
-	live, err = env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "ws-config", metav1.GetOptions{})
+	ref := nextDrift(t, m)
+	is.Equal(ref, ObjectRef{Kind: "ConfigMap", Namespace: ns, Name: "ws-config"})
+	is.Equal(m.Repair(ctx, ref).Action, Configured)
+	live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "ws-config", metav1.GetOptions{})
 	is.NoErr(err)
 	is.Equal(live.Data["key"], "desired")
 }
@@ -310,14 +328,7 @@ func TestDriftOnlyForWhatKaitoSyncApplied(t *testing.T) {
 		first func(t *testing.T, ctx context.Context, m *Manager, ns string)
 	}{
 		{"someone else's label", func(t *testing.T, ctx context.Context, m *Manager, ns string) {
-			live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "a", metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			live.Labels["team"] = "ml"
-			if _, err := env.Client.CoreV1().ConfigMaps(ns).Update(ctx, live, metav1.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			editConfigMap(t, ns, "a", func(cm *corev1.ConfigMap) { cm.Labels["team"] = "ml" })
 		}},
 		{"kaito-sync's own change", func(t *testing.T, ctx context.Context, m *Manager, ns string) {
 			if cs := m.Apply(ctx, Workspace{Key: ns + "/a", Objects: []*unstructured.Unstructured{configMap(t, ns, "a", "two")}}); actions(cs) != "ConfigMap/a=configured" {
@@ -337,17 +348,8 @@ func TestDriftOnlyForWhatKaitoSyncApplied(t *testing.T) {
 				waitCached(t, m, cm)
 			}
 			tt.first(t, ctx, m, ns)
-			live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "b", metav1.GetOptions{})
-			is.NoErr(err)
-			live.Data["key"] = "edited by hand"
-			_, err = env.Client.CoreV1().ConfigMaps(ns).Update(ctx, live, metav1.UpdateOptions{})
-			is.NoErr(err)
-			select {
-			case ref := <-m.Drift():
-				is.Equal(ref, ObjectRef{Kind: "ConfigMap", Namespace: ns, Name: "b"})
-			case <-time.After(10 * time.Second):
-				t.Fatal("no drift reported")
-			}
+			editConfigMap(t, ns, "b", func(cm *corev1.ConfigMap) { cm.Data["key"] = "edited by hand" })
+			is.Equal(nextDrift(t, m), ObjectRef{Kind: "ConfigMap", Namespace: ns, Name: "b"})
 		})
 	}
 }
@@ -370,13 +372,9 @@ func TestDriftOfAWorkloadSpec(t *testing.T) {
 		_, err = env.Client.AppsV1().Deployments(ns).Update(ctx, live, metav1.UpdateOptions{})
 		return err
 	}))
-	select {
-	case ref := <-m.Drift():
-		is.Equal(ref, ObjectRef{Kind: "Deployment", Namespace: ns, Name: "ws"})
-		is.Equal(m.Repair(ctx, ref).Action, Configured)
-	case <-time.After(10 * time.Second):
-		t.Fatal("no drift reported")
-	}
+	ref := nextDrift(t, m)
+	is.Equal(ref, ObjectRef{Kind: "Deployment", Namespace: ns, Name: "ws"})
+	is.Equal(m.Repair(ctx, ref).Action, Configured)
 	live, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "ws", metav1.GetOptions{})
 	is.NoErr(err)
 	is.Equal(live.Spec.Template.Spec.Containers[0].Image, "registry.example/app:1")
