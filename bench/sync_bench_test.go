@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -325,8 +323,8 @@ func pushToApplied(b *testing.B, f *fleet) {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		postPush(b, hookSrv.URL, secret)
-		waitStrength(b, w.Namespace, w.Name, strength)
+		gitserver.MustDeliverPush(b, hookSrv.URL, secret, "main")
+		env.WaitAdapterStrength(b, w.Namespace, w.Name, strength, 60*time.Second)
 		lat = append(lat, time.Since(start))
 		for len(synced) > 0 {
 			<-synced
@@ -340,27 +338,4 @@ func pushToApplied(b *testing.B, f *fleet) {
 	record("push → applied, 1 workspace changed in 1,000 (webhook, 20 pushes)",
 		fmt.Sprintf("p50 %d ms, p95 %d ms, max %d ms", p50.Milliseconds(), p95.Milliseconds(), lat[len(lat)-1].Milliseconds()),
 		"p50 ≤ 1 s", "go test ./bench -run '^$' -bench 'Fleet1000/push' -benchtime 1x")
-}
-
-func postPush(b *testing.B, url string, secret []byte) {
-	code, err := gitserver.DeliverPush(url, secret, "main")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if code != http.StatusAccepted {
-		b.Fatalf("webhook answered %d", code)
-	}
-}
-
-// waitStrength polls until the StatefulSet carries the adapter strength pushed.
-func waitStrength(b *testing.B, ns, name, strength string) {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		s, err := env.Client.AppsV1().StatefulSets(ns).Get(context.Background(), name, metav1.GetOptions{})
-		if err == nil && strings.Contains(fmt.Sprint(s.Spec.Template.Spec.InitContainers, s.Spec.Template.Spec.Containers), strength) {
-			return
-		}
-		time.Sleep(5 * time.Millisecond) // the measurement's resolution
-	}
-	b.Fatalf("%s/%s never got strength %s", ns, name, strength)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
+	"testing"
 )
 
 // DeliverPush posts a push of branch to a webhook URL as GitHub does, signed with secret
@@ -26,4 +27,16 @@ func DeliverPush(url string, secret []byte, branch string) (int, error) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// MustDeliverPush is DeliverPush for tests and benchmarks: anything but 202 Accepted fails tb.
+func MustDeliverPush(tb testing.TB, url string, secret []byte, branch string) {
+	tb.Helper()
+	code, err := DeliverPush(url, secret, branch)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if code != http.StatusAccepted {
+		tb.Fatalf("webhook answered %d", code)
+	}
 }

@@ -4,14 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"testing"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kaito-sync/kaito-sync/presets"
 	ksync "github.com/kaito-sync/kaito-sync/sync"
@@ -74,8 +70,8 @@ func BenchmarkWebhookPushToApplied(b *testing.B) {
 				b.Fatal(err)
 			}
 			start := time.Now()
-			postPush(b, hookSrv.URL, secret)
-			waitStrength(b, ns, fmt.Sprintf("ws-%03d", ws), strength)
+			gitserver.MustDeliverPush(b, hookSrv.URL, secret, "main")
+			env.WaitAdapterStrength(b, ns, fmt.Sprintf("ws-%03d", ws), strength, 30*time.Second)
 			lat = append(lat, time.Since(start))
 			for len(synced) > 0 {
 				<-synced
@@ -109,27 +105,4 @@ inference:
         image: myregistry.azurecr.io/adapters/tone:0.1.0
       strength: "%s"
 `, i, ns, strength)
-}
-
-func postPush(b *testing.B, url string, secret []byte) {
-	code, err := gitserver.DeliverPush(url, secret, "main")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if code != http.StatusAccepted {
-		b.Fatalf("webhook answered %d", code)
-	}
-}
-
-// waitStrength polls until the StatefulSet carries the adapter strength pushed.
-func waitStrength(b *testing.B, ns, name, strength string) {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		s, err := env.Client.AppsV1().StatefulSets(ns).Get(context.Background(), name, metav1.GetOptions{})
-		if err == nil && strings.Contains(fmt.Sprint(s.Spec.Template.Spec.InitContainers, s.Spec.Template.Spec.Containers), strength) {
-			return
-		}
-		time.Sleep(5 * time.Millisecond) // the measurement's resolution
-	}
-	b.Fatalf("%s never got strength %s", name, strength)
 }
