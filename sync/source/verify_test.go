@@ -9,33 +9,17 @@ import (
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/matryer/is"
 
 	"github.com/kaito-sync/kaito-sync/test/e2e/gitserver"
 )
 
-// newKey makes an OpenPGP key (Ed25519: fast) and writes its armored public part to a file.
+// newKey makes a signing key and writes its armored public part to a keyring file.
 func newKey(t *testing.T, name string) (*openpgp.Entity, string) {
 	t.Helper()
-	key, err := openpgp.NewEntity(name, "", name+"@kaito-sync.invalid", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	w, err := armor.Encode(&b, openpgp.PublicKeyType, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := key.Serialize(w); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	key, public := gitserver.NewSigningKey(t, name)
 	file := filepath.Join(t.TempDir(), name+".asc")
-	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(public), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return key, file

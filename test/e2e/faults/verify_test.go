@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/matryer/is"
 
 	"github.com/kaito-sync/kaito-sync/sync/apply"
@@ -15,32 +13,12 @@ import (
 	"github.com/kaito-sync/kaito-sync/test/e2e/gitserver"
 )
 
-func newKey(t *testing.T, name string) (*openpgp.Entity, string) {
-	t.Helper()
-	key, err := openpgp.NewEntity(name, "", name+"@kaito-sync.invalid", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	w, err := armor.Encode(&b, openpgp.PublicKeyType, nil)
-	if err == nil {
-		err = key.Serialize(w)
-	}
-	if err == nil {
-		err = w.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, b.String()
-}
-
 // With a keyring, only commits signed by one of its keys are synced: an unsigned commit, or one
 // signed by another key, fails the sync with an error naming it, applies nothing and prunes
 // nothing — though it removes a workspace — until a signed commit follows.
 func TestVerifyCommits(t *testing.T) {
-	release, ring := newKey(t, "release")
-	stranger, _ := newKey(t, "stranger")
+	release, ring := gitserver.NewSigningKey(t, "release")
+	stranger, _ := gitserver.NewSigningKey(t, "stranger")
 	f := newFixture(t, options{keyRing: ring})
 	push := func(c gitserver.Change) string {
 		h, err := f.git.Push("fleet", "main", c)

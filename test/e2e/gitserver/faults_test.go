@@ -10,7 +10,6 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -75,8 +74,7 @@ func TestOrphanForcePushAndSignedCommits(t *testing.T) {
 	_, err = s.Commit("r", "main", map[string]string{"c": "3"}, "second")
 	is.NoErr(err)
 
-	key, err := openpgp.NewEntity("kaito test", "", "signer@kaito-sync.invalid", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
-	is.NoErr(err)
+	key, _ := gitserver.NewSigningKey(t, "signer")
 	h, err := s.Push("r", "main", gitserver.Change{Files: map[string]string{"a": "1"}, Orphan: true, SignKey: key, Message: "rewritten"})
 	is.NoErr(err)
 	files, head, err := s.ReadBranch("r", "main")
