@@ -125,7 +125,7 @@ inference:
   preset:
     name: mistral-7b-instruct
 `},
-	{"falcon40b", 1, `apiVersion: kaito.sh/v1alpha1
+	{"qwen32b", 1, `apiVersion: kaito.sh/v1alpha1
 kind: Workspace
 metadata:
   name: {{name}}
@@ -137,7 +137,7 @@ resource:
       apps: {{sel}}
 inference:
   preset:
-    name: falcon-40b-instruct
+    name: qwen2.5-coder-32b-instruct
 `},
 	{"llama-gated", 1, `apiVersion: kaito.sh/v1beta1
 kind: Workspace
@@ -190,7 +190,7 @@ resource:
       app: {{sel}}
 tuning:
   preset:
-    name: falcon-7b
+    name: phi-3-mini-4k-instruct
   method: lora
   config: {{name}}-params
   input:

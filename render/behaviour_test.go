@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -85,12 +84,14 @@ func container(t testing.TB, obj *unstructured.Unstructured, name string) map[st
 	return nil
 }
 
-func args(c map[string]any) []string {
-	var out []string
-	for _, a := range c["args"].([]any) {
-		out = append(out, a.(string))
+// commandLine is the shell line a Kaito container runs (/bin/sh -c LINE).
+func commandLine(t testing.TB, c map[string]any) string {
+	t.Helper()
+	cmd, _, _ := unstructured.NestedStringSlice(c, "command")
+	if len(cmd) != 3 || cmd[0] != "/bin/sh" || cmd[1] != "-c" {
+		t.Fatalf("command %q is not /bin/sh -c LINE", cmd)
 	}
-	return out
+	return cmd[2]
 }
 
 const phi3Mini = `apiVersion: kaito.sh/v1beta1
@@ -129,13 +130,11 @@ func TestRenderIsDeterministic(t *testing.T) {
 func TestHashFollowsContent(t *testing.T) {
 	base := renderYAML(t, phi3Mini)
 	tests := []struct{ name, from, to string }{
-		{"node count", "resource:\n", "resource:\n  count: 2\n"},
 		{"instance type", "Standard_NC24ads_A100_v4", "Standard_NC48ads_A100_v4"},
 		{"preset", "phi-3-mini-4k-instruct", "phi-3-mini-128k-instruct"},
 		{"runtime", "  namespace: team\n", "  namespace: team\n  annotations:\n    kaito.sh/runtime: transformers\n"},
 		{"load balancer", "  namespace: team\n", "  namespace: team\n  annotations:\n    kaito.sh/enablelb: \"True\"\n"},
 		{"node label", "apps: chat", "apps: chat-v2"},
-		{"preferred node", "      apps: chat\n", "      apps: chat\n  preferredNodes: [node-1]\n"},
 		{"model access secret", "    name: phi-3-mini-4k-instruct\n", "    name: phi-3-mini-4k-instruct\n    presetOptions:\n      modelAccessSecret: hf\n"},
 	}
 	for _, tt := range tests {
@@ -156,7 +155,7 @@ func TestHashFollowsContent(t *testing.T) {
 		}
 		a, b := renderYAML(t, doc("4096")), renderYAML(t, doc("8192"))
 		is.True(a.Hash != b.Hash)
-		is.True(strings.Contains(objectsYAML(t, b), "--max-model-len=8192"))
+		is.True(strings.Contains(objectsYAML(t, b), "8192")) // the ConfigMap the server reads
 	})
 	t.Run("commit", func(t *testing.T) {
 		is := is.New(t)
@@ -214,11 +213,11 @@ func TestCachedObjectsAreCopies(t *testing.T) {
 	is.NoErr(err)
 	want := objectsYAML(t, first)
 	first.Objects[0].SetName("changed")
-	first.Overlay["team/chat/statefulset.yaml"] = []byte("changed")
+	first.Overlay["team/chat/statefulset-chat.yaml"] = []byte("changed")
 	second, err := r.Render(l.ws, nil, Source{})
 	is.NoErr(err)
 	is.Equal(objectsYAML(t, second), want)
-	is.True(string(second.Overlay["team/chat/statefulset.yaml"]) != "changed")
+	is.True(string(second.Overlay["team/chat/statefulset-chat.yaml"]) != "changed")
 }
 
 func TestCacheIsBounded(t *testing.T) {
@@ -329,22 +328,75 @@ func TestOwnershipAndOrder(t *testing.T) {
 	}
 }
 
-func TestInferenceShape(t *testing.T) {
+// Kaito's parallelism: a model under half of one GPU gets a copy per GPU (data parallel), a bigger
+// one is split over the node's GPUs (tensor parallel); every pod takes all the GPUs of its node.
+func TestParallelismFollowsTheModelSize(t *testing.T) {
+	tests := []struct {
+		sku, preset string
+		want, not   []string
+	}{
+		{"Standard_NC96ads_A100_v4", "phi-3-mini-4k-instruct", // 7.12Gi on 4 × 80Gi
+			[]string{"--data-parallel-size=4", "--tensor-parallel-size=1", "--kaito-kv-cache-cpu-memory-utilization=0"}, nil},
+		{"Standard_NC96ads_A100_v4", "qwen2.5-coder-32b-instruct", // 61Gi: more than half of 80Gi
+			[]string{"--tensor-parallel-size=4"}, []string{"--data-parallel-size", "--kaito-kv-cache-cpu-memory-utilization"}},
+		{"Standard_NC24ads_A100_v4", "phi-3-mini-4k-instruct", // one GPU: never data parallel
+			[]string{"--tensor-parallel-size=1"}, []string{"--data-parallel-size"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sku+"/"+tt.preset, func(t *testing.T) {
+			is := is.New(t)
+			res := renderYAML(t, strings.NewReplacer("Standard_NC24ads_A100_v4", tt.sku, "phi-3-mini-4k-instruct", tt.preset).Replace(phi3Mini))
+			sts := find(res, "StatefulSet", "chat")
+			c := container(t, sts, "chat")
+			line := commandLine(t, c)
+			for _, w := range tt.want {
+				is.True(strings.Contains(line, w+" ") || strings.HasSuffix(line, w)) // option present
+			}
+			for _, n := range tt.not {
+				is.True(!strings.Contains(line, n)) // option absent
+			}
+			sku, _ := presets.Default().SKU(tt.sku)
+			limit, _, _ := unstructured.NestedString(c, "resources", "limits", resourceGPU)
+			is.Equal(limit, fmt.Sprint(sku.GPUCount))
+		})
+	}
+}
+
+// Kaito replaces resource.count with its node estimate for a preset (status.targetNodeCount), and
+// keeps it for a template.
+func TestReplicasAreKaitosEstimate(t *testing.T) {
+	tests := []struct {
+		name, from, to string
+		want           int64
+	}{
+		{"count 5 of a model one GPU holds", "resource:\n", "resource:\n  count: 5\n", 1},
+		{"count 2 of a 70B on 1 × A100: three nodes", "phi-3-mini-4k-instruct", "llama-3.3-70b-instruct\n    presetOptions:\n      modelAccessSecret: hf-token", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			res := renderYAML(t, strings.Replace(phi3Mini, tt.from, tt.to, 1))
+			n, _, _ := unstructured.NestedInt64(find(res, "StatefulSet", "chat").Object, "spec", "replicas")
+			is.Equal(n, tt.want)
+		})
+	}
+}
+
+// The endpoint selects pod 0 only, and a headless Service names the pods, on one node as on many.
+func TestServicesSelectPodZero(t *testing.T) {
 	is := is.New(t)
-	res := renderYAML(t, strings.Replace(phi3Mini, "Standard_NC24ads_A100_v4", "Standard_NC96ads_A100_v4", 1))
-	sts := find(res, "StatefulSet", "chat")
-	is.True(sts != nil)
-	c := container(t, sts, containerModel)
-	is.True(slices.Contains(args(c), "--tensor-parallel-size=4")) // tensor parallel = the SKU's GPUs
-	limit, _, _ := unstructured.NestedString(c, "resources", "limits", resourceGPU)
-	is.Equal(limit, "4")
-	port, _, _ := unstructured.NestedSlice(c, "ports")
-	is.Equal(port[0].(map[string]any)["containerPort"], int64(5000))
+	res := renderYAML(t, phi3Mini)
 	svc := find(res, "Service", "chat")
-	is.True(svc != nil)
+	sel, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "selector")
+	is.Equal(sel, map[string]string{LabelWorkspace: "chat", podNameLabel: "chat-0"})
 	typ, _, _ := unstructured.NestedString(svc.Object, "spec", "type")
 	is.Equal(typ, "ClusterIP")
-	is.True(find(res, "Service", "chat-headless") == nil) // single node: no headless Service
+	headless := find(res, "Service", "chat-headless")
+	is.True(headless != nil)
+	ip, _, _ := unstructured.NestedString(headless.Object, "spec", "clusterIP")
+	is.Equal(ip, "None")
+	name, _, _ := unstructured.NestedString(find(res, "StatefulSet", "chat").Object, "spec", "serviceName")
+	is.Equal(name, "chat-headless")
 }
 
 func TestLoadBalancerNeedsExactlyTrue(t *testing.T) {
@@ -361,49 +413,51 @@ func TestLoadBalancerNeedsExactlyTrue(t *testing.T) {
 	}
 }
 
+// The startup probe waits 15 minutes plus 18 s per GiB of weights, between 30 minutes and 3 hours,
+// checked every 10 s; vLLM's runs the post-load benchmark.
 func TestStartupProbeIsSizedToTheModel(t *testing.T) {
-	cat := presets.Default()
 	tests := []struct {
 		preset string
-		nodes  int
-		want   int
+		want   int64
 	}{
-		{"phi-3-mini-4k-instruct", 1, 38},  // 300 s + 7.12 GiB × 10 s = 371 s
-		{"phi-2", 1, 42},                   // no weights size: 12Gi of GPU memory
-		{"llama-3.3-70b-instruct", 2, 174}, // 300 + 1314.2 + 120 s
-		{"deepseek-r1-0528", 1, 672},       // 641.3 GiB: close to two hours
-		{"llama-2-7b", 1, 44},              // 14Gi of GPU memory
-		{"qwen2.5-coder-32b-instruct", 1, 92},
+		{"phi-3-mini-4k-instruct", 180},     // 7.12Gi: under the 30-minute floor
+		{"llama-3.3-70b-instruct", 327},     // 131.42Gi: 15 min + 2,365.6 s
+		{"deepseek-r1-0528", 1080},          // 641.3Gi: the 3-hour ceiling
+		{"qwen2.5-coder-32b-instruct", 200}, // 61.03Gi: 15 min + 1,098.5 s
 	}
 	for _, tt := range tests {
 		t.Run(tt.preset, func(t *testing.T) {
 			is := is.New(t)
-			m, ok := cat.Model(tt.preset)
-			is.True(ok)
-			is.Equal(startupFailureThreshold(&m, tt.nodes), tt.want)
+			res := renderYAML(t, strings.NewReplacer("phi-3-mini-4k-instruct", tt.preset+"\n    presetOptions:\n      modelAccessSecret: hf-token",
+				"Standard_NC24ads_A100_v4", "Standard_ND96isr_H200_v5").Replace(phi3Mini))
+			c := container(t, find(res, "StatefulSet", "chat"), "chat")
+			n, _, _ := unstructured.NestedInt64(c, "startupProbe", "failureThreshold")
+			is.Equal(n, tt.want)
+			cmd, _, _ := unstructured.NestedStringSlice(c, "startupProbe", "exec", "command")
+			is.Equal(cmd, []string{"python3", "/workspace/vllm/benchmark_entrypoint.py"})
 		})
 	}
 }
 
-// A template keeps the user's tolerations and affinity, with ours added.
-func TestTemplateMergesSchedulingWithTheUsers(t *testing.T) {
+// A template runs as written, with Kaito's scheduling: its node affinity replaced by the
+// workspace's, Kaito's tolerations after its own, the workspace label on its pods.
+func TestTemplateGetsKaitosScheduling(t *testing.T) {
 	is := is.New(t)
 	res := renderFile(t, "testdata/template-own-scheduling.yaml")[0]
 	sts := find(res, "StatefulSet", "own")
 	tols, _, _ := unstructured.NestedSlice(sts.Object, "spec", "template", "spec", "tolerations")
-	is.Equal(len(tols), 3) // ours two, then the user's own; the repeated GPU one once
-	is.Equal(tols[2].(map[string]any)["key"], "dedicated")
+	is.Equal(len(tols), 5) // the user's two, then Kaito's three
+	is.Equal(tols[0].(map[string]any)["key"], "dedicated")
 	terms, _, _ := unstructured.NestedSlice(sts.Object, "spec", "template", "spec", "affinity", "nodeAffinity",
 		"requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms")
 	is.Equal(len(terms), 1)
 	exprs := terms[0].(map[string]any)["matchExpressions"].([]any)
-	is.Equal(len(exprs), 2) // the user's zone AND our node label
-	is.Equal(exprs[1].(map[string]any)["key"], "apps")
+	is.Equal(exprs[0].(map[string]any)["key"], "apps") // the user's zone term is gone, as in Kaito
 	labels, _, _ := unstructured.NestedStringMap(sts.Object, "spec", "template", "metadata", "labels")
 	is.Equal(labels["team"], "a")
 	is.Equal(labels[LabelWorkspace], "own")
 	ports, _, _ := unstructured.NestedSlice(find(res, "Service", "own").Object, "spec", "ports")
-	is.Equal(ports[0].(map[string]any)["targetPort"], int64(8080)) // the server's own port
+	is.Equal(ports[0].(map[string]any)["targetPort"], int64(5000)) // Kaito's Service ignores the template's ports
 }
 
 // A companion shared by two workspaces is rendered with the first owner only, so exactly one
@@ -443,14 +497,14 @@ func TestRenderErrorsNameTheWorkspace(t *testing.T) {
 	}{
 		{"unknown preset", with(func(ws *workspaces.Workspace) {
 			ws.Inference = &workspaces.InferenceSpec{Preset: &workspaces.PresetSpec{Name: "gpt-5"}}
-		}), nil, `workspace team/chat: render failed: unknown preset "gpt-5"`},
+		}), nil, `workspace team/chat: render failed: unknown preset "gpt-5": not a Kaito v0.12.0 preset name nor a Hugging Face id (org/model)`},
 		{"unknown instance type", with(func(ws *workspaces.Workspace) {
 			ws.Resource.InstanceType = "Standard_D4s_v5"
 		}), nil, `workspace team/chat: render failed: unknown instance type "Standard_D4s_v5"`},
-		{"runtime the preset lacks", with(func(ws *workspaces.Workspace) {
-			ws.Metadata.Annotations = map[string]string{workspaces.AnnotationRuntime: "vllm"}
-			ws.Inference = &workspaces.InferenceSpec{Preset: &workspaces.PresetSpec{Name: "phi-2"}}
-		}), nil, `workspace team/chat: render failed: preset "phi-2" does not run on "vllm"`},
+		{"runtime the model lacks", with(func(ws *workspaces.Workspace) {
+			ws.Metadata.Annotations = map[string]string{workspaces.AnnotationRuntime: "transformers"}
+			ws.Inference = &workspaces.InferenceSpec{Preset: &workspaces.PresetSpec{Name: "ministral-3-8b-instruct"}}
+		}), nil, `workspace team/chat: render failed: preset ministral-3-8b-instruct does not support inference with the transformers runtime in Kaito v0.12.0`},
 		{"both inference and tuning", with(func(ws *workspaces.Workspace) {
 			ws.Tuning = &workspaces.TuningSpec{}
 		}), nil, "workspace team/chat: render failed: a workspace has exactly one of inference and tuning"},
@@ -468,7 +522,8 @@ func TestRenderErrorsNameTheWorkspace(t *testing.T) {
 	}
 }
 
-// The written overlay holds only relative references, each resolvable inside it.
+// The written overlay holds only relative files of its own folder, each a resource of its
+// kustomization.
 func TestOverlayIsSelfContained(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -478,15 +533,12 @@ func TestOverlayIsSelfContained(t *testing.T) {
 				is.True(k != "")
 				for _, p := range slices.Sorted(maps.Keys(res.Overlay)) {
 					is.True(!strings.HasPrefix(p, "/") && !strings.Contains(p, ".."))
-					is.True(strings.HasPrefix(p, "bases/") || strings.HasPrefix(p, res.OverlayDir()+"/"))
-				}
-				for _, line := range strings.Split(k, "\n") {
-					if ref, ok := strings.CutPrefix(line, "  - ../../"); ok {
-						_, exists := res.Overlay[ref+"/kustomization.yaml"]
-						is.True(exists) // the base is in the overlay
+					is.True(strings.HasPrefix(p, res.OverlayDir()+"/"))
+					name := strings.TrimPrefix(p, res.OverlayDir()+"/")
+					if name != "kustomization.yaml" && name != sourceFileName {
+						is.True(strings.Contains(k, "\n  - "+name+"\n")) // listed as a resource
 					}
 				}
-				is.True(bytes.Contains(res.Overlay[res.OverlayDir()+"/kustomization.yaml"], []byte("allowNameChange: true")))
 			}
 		})
 	}

@@ -38,12 +38,12 @@ func TestKustomizeCLIBuildsTheSameObjects(t *testing.T) {
 func TestKustomizeCLIComparisonCanFail(t *testing.T) {
 	is := is.New(t)
 	bin := kustomizetest.Binary(t)
-	res := renderFile(t, "../examples/workspaces/inference/phi-3-mini.yaml")[0]
+	res := renderFile(t, "testdata/conformance/01-phi-4-mini-vllm/workspace.yaml")[0]
 	files := map[string][]byte{}
 	for p, b := range res.Overlay {
 		files[p] = b
 	}
-	p := res.OverlayDir() + "/statefulset.yaml"
+	p := res.OverlayDir() + "/statefulset-workspace-phi-4-mini.yaml"
 	files[p] = bytes.Replace(files[p], []byte("replicas: 1"), []byte("replicas: 3"), 1)
 	dir := t.TempDir()
 	kustomizetest.WriteFiles(t, dir, files)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kaito-sync/kaito-sync/presets"
 )
 
 // sourceFileName is the overlay's source-annotations transformer.
@@ -14,55 +16,18 @@ const sourceFileName = "source.yaml"
 type kustomization struct {
 	key string // "namespace/name", for the header
 
-	APIVersion         string         `yaml:"apiVersion"`
-	Kind               string         `yaml:"kind"`
-	Namespace          string         `yaml:"namespace"`
-	Resources          []string       `yaml:"resources"`
-	ConfigMapGenerator []configMapGen `yaml:"configMapGenerator,omitempty"`
-	Labels             []kLabel       `yaml:"labels"`
-	Images             []kImage       `yaml:"images,omitempty"`
-	Patches            []kPatch       `yaml:"patches,omitempty"`
-	Transformers       []string       `yaml:"transformers,omitempty"`
-	SortOptions        kSortOptions   `yaml:"sortOptions"`
-}
-
-type configMapGen struct {
-	Name    string     `yaml:"name"`
-	Files   []string   `yaml:"files"`
-	Options genOptions `yaml:"options"`
-}
-
-type genOptions struct {
-	// The name stays fixed: a Job's pod template cannot change, so a hashed name would make every
-	// config edit an apply error instead of a new config for the next run.
-	DisableNameSuffixHash bool `yaml:"disableNameSuffixHash"`
+	APIVersion   string       `yaml:"apiVersion"`
+	Kind         string       `yaml:"kind"`
+	Namespace    string       `yaml:"namespace"`
+	Resources    []string     `yaml:"resources"`
+	Labels       []kLabel     `yaml:"labels"`
+	Transformers []string     `yaml:"transformers,omitempty"`
+	SortOptions  kSortOptions `yaml:"sortOptions"`
 }
 
 type kLabel struct {
 	Pairs            map[string]string `yaml:"pairs"`
 	IncludeTemplates bool              `yaml:"includeTemplates"`
-}
-
-type kImage struct {
-	Name    string `yaml:"name"`
-	NewName string `yaml:"newName"`
-	NewTag  string `yaml:"newTag,omitempty"`
-	Digest  string `yaml:"digest,omitempty"`
-}
-
-type kPatch struct {
-	Path    string       `yaml:"path"`
-	Target  kTarget      `yaml:"target"`
-	Options patchOptions `yaml:"options"`
-}
-
-type kTarget struct {
-	Kind string `yaml:"kind"`
-	Name string `yaml:"name"`
-}
-
-type patchOptions struct {
-	AllowNameChange bool `yaml:"allowNameChange"`
 }
 
 type kSortOptions struct {
@@ -87,9 +52,8 @@ var applyOrder = kSortOptions{
 
 const kustomizationHeader = `# Workspace %s, rendered by kaito-sync.
 # ` + "`kustomize build`" + ` of this folder gives exactly the objects kaito-sync applies:
-# - resources: the shared base, and the objects of this workspace alone;
-# - patches: rename the base objects to the workspace (options.allowNameChange) and set what is
-#   the workspace's own;
+# - resources: one file per object Kaito %s creates for this workspace, and the companions
+#   declared beside it;
 # - labels: ownership on every object and its pods (workloads select kaito.sh/workspace);
 # - transformers: where the workspace was declared, on each object's metadata only;
 # - sortOptions: apply order, what the workload uses first and the workload last.
@@ -101,7 +65,7 @@ func (k *kustomization) marshal(withSource bool) ([]byte, error) {
 		c.Transformers = []string{sourceFileName}
 	}
 	var b bytes.Buffer
-	b.WriteString(fmt.Sprintf(kustomizationHeader, k.key))
+	fmt.Fprintf(&b, kustomizationHeader, k.key, presets.KaitoVersion)
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(&c); err != nil {

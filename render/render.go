@@ -36,7 +36,7 @@ import (
 
 // Version is the renderer's output version. Bump it whenever the objects rendered for an unchanged
 // workspace change, so that caches keyed by the render hash are invalidated.
-const Version = "1"
+const Version = "2"
 
 // Labels and annotations kaito-sync puts on what it renders.
 const (
@@ -78,7 +78,8 @@ func (r *Result) OverlayDir() string { return r.Key }
 
 // Renderer renders workspaces against a catalog and caches the results. It is safe for concurrent use.
 type Renderer struct {
-	cat *presets.Catalog
+	cat  *presets.Catalog
+	opts Options
 
 	builds atomic.Int64 // krusty runs, for tests
 
@@ -103,9 +104,12 @@ type shapeEntry struct {
 // DefaultCacheSize bounds the render cache, in workspaces. The least recently rendered are dropped.
 const DefaultCacheSize = 4096
 
-// New returns a Renderer for the catalog.
-func New(cat *presets.Catalog) *Renderer {
-	return &Renderer{cat: cat, cache: map[string]*list.Element{}, lru: list.New(),
+// New returns a Renderer for the catalog that renders what Kaito's operator creates (KaitoDefaults).
+func New(cat *presets.Catalog) *Renderer { return NewWithOptions(cat, KaitoDefaults) }
+
+// NewWithOptions returns a Renderer for the catalog with opts.
+func NewWithOptions(cat *presets.Catalog, opts Options) *Renderer {
+	return &Renderer{cat: cat, opts: opts, cache: map[string]*list.Element{}, lru: list.New(),
 		shapes: map[string]*list.Element{}, shapeLRU: list.New(), max: DefaultCacheSize}
 }
 
@@ -172,7 +176,7 @@ func (r *Renderer) Hash(ws *workspaces.Workspace, companions []*workspaces.Compa
 	if ws == nil {
 		return "", errors.New("no workspace")
 	}
-	in, err := newInput(r.cat, ws, companions)
+	in, err := newInput(r.cat, r.opts, ws, companions)
 	if err != nil {
 		return "", err
 	}
@@ -183,7 +187,7 @@ func (r *Renderer) render(ws *workspaces.Workspace, companions []*workspaces.Com
 	if ws == nil {
 		return nil, errors.New("no workspace")
 	}
-	in, err := newInput(r.cat, ws, companions)
+	in, err := newInput(r.cat, r.opts, ws, companions)
 	if err != nil {
 		return nil, err
 	}
@@ -344,24 +348,23 @@ func (in *input) material() ([]byte, error) {
 	}
 	material := struct {
 		Version    string
-		Templates  string
+		Payload    string
+		Options    Options
+		Release    presets.Release
 		Workspace  workspaces.Workspace
 		Companions []companion
 		Model      *presets.Model
 		SKU        *presets.SKU
-	}{Version, templatesDigest(), ws, comps, in.model, in.sku}
+	}{Version, payloadDigest(), in.opts, in.release, ws, comps, in.model, in.sku}
 	return json.Marshal(material)
 }
 
-// templatesDigest hashes the embedded base templates and defaults, so that editing them
+// payloadDigest hashes the scripts and configs taken from Kaito (kaito/), so that replacing them
 // invalidates cached renders even without a Version bump.
-var templatesDigest = sync.OnceValue(func() string {
+var payloadDigest = sync.OnceValue(func() string {
 	h := sha256.New()
-	entries, _ := basesFS.ReadDir("bases")
-	for _, e := range entries {
-		b, _ := basesFS.ReadFile("bases/" + e.Name())
-		fmt.Fprintf(h, "%s %d\n", e.Name(), len(b))
-		h.Write(b)
+	for _, s := range []string{pullerScript, pusherScript, dataDownloaderScript, loraParams, qloraParams} {
+		fmt.Fprintf(h, "%d\n%s", len(s), s)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 })

@@ -36,7 +36,7 @@ func renamed(l loaded, name, ns string) loaded {
 // directBuild is what Render gave before shapes: krusty over the workspace's own overlay.
 func directBuild(t *testing.T, l loaded, src Source) string {
 	t.Helper()
-	in, err := newInput(presets.Default(), l.ws, l.companions)
+	in, err := newInput(presets.Default(), Options{}, l.ws, l.companions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ resource:
   instanceType: Standard_NC24ads_A100_v4
   labelSelector: {matchLabels: {app: tune}}
 tuning:
-  preset: {name: falcon-7b}
+  preset: {name: phi-3-mini-4k-instruct}
   method: lora
   config: NAME
   input: {name: tickets, volumeSource: {persistentVolumeClaim: {claimName: NAME-input}}}

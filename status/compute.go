@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kaito-sync/kaito-sync/presets"
 	ksync "github.com/kaito-sync/kaito-sync/sync"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/workspaces"
@@ -69,7 +70,7 @@ func Compute(in Input) *Report {
 		}
 		seen[p.Workspace] = true
 		ns, name, _ := strings.Cut(p.Workspace, "/")
-		st := &WorkspaceStatus{Namespace: ns, Name: name, Source: Source{Path: p.Path, Line: p.Line, Commit: res.Commit}, Problems: set.ProblemsFor(p.Workspace)}
+		st := &WorkspaceStatus{Namespace: ns, Name: name, Kaito: presets.KaitoVersion, Source: Source{Path: p.Path, Line: p.Line, Commit: res.Commit}, Problems: set.ProblemsFor(p.Workspace)}
 		c := computer{in: in, st: st}
 		c.invalid(ReasonValidationFailed, firstError(st.Problems))
 		rep.Workspaces = append(rep.Workspaces, st)
@@ -100,6 +101,7 @@ func describe(ws *workspaces.Workspace, commit string) *WorkspaceStatus {
 	st := &WorkspaceStatus{
 		Namespace:    ws.Metadata.Namespace,
 		Name:         ws.Metadata.Name,
+		Kaito:        presets.KaitoVersion,
 		Preset:       ws.PresetName(),
 		InstanceType: ws.InstanceType(),
 		NodeCount:    ws.NodeCount(),

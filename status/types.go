@@ -85,6 +85,8 @@ type Object struct {
 type WorkspaceStatus struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
+	// Kaito is the Kaito release whose workload kaito-sync runs for the workspace (presets.KaitoVersion).
+	Kaito string `json:"kaito"`
 	// Mode is "inference" or "tuning" ("" when the file could not say).
 	Mode         string `json:"mode,omitempty"`
 	Preset       string `json:"preset,omitempty"`

@@ -34,6 +34,9 @@ type Options struct {
 	// Provisioner gets GPU nodes for valid workspaces and releases those of removed ones; nil means
 	// the cluster's nodes are used as they are.
 	Provisioner provision.Provisioner
+	// Render says what the cluster has of what Kaito sets up (render.Options); the zero value is a
+	// plain cluster, render.KaitoDefaults one with Kaito's node provisioner and chart.
+	Render render.Options
 }
 
 // Reconciler runs syncs from a Source to a Target. Syncs are serialised by the caller (Run).
@@ -65,7 +68,7 @@ func NewReconciler(src source.Source, target Target, cat *presets.Catalog, opts 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reconciler{src: src, target: target, renderer: render.New(cat), cat: cat, opts: opts, log: log}
+	return &Reconciler{src: src, target: target, renderer: render.NewWithOptions(cat, opts.Render), cat: cat, opts: opts, log: log}
 }
 
 // Result is the outcome of one sync.

@@ -52,11 +52,11 @@ func withoutCommit(objs []*unstructured.Unstructured) []*unstructured.Unstructur
 func TestSyncRendersOnlyChangedWorkspaces(t *testing.T) {
 	const (
 		phiKey    = "default/workspace-phi-3-mini"
-		falconKey = "default/workspace-falcon-40b"
+		falconKey = "default/qwen-coder-32b"
 		qwenKey   = "dev-tools/qwen-coder"
 	)
 	phi := example(t, "inference/phi-3-mini.yaml")
-	falcon := example(t, "multi-gpu/falcon-40b.yaml")
+	falcon := example(t, "multi-gpu/qwen-coder-32b-2-gpus.yaml")
 	qwen, params, _ := strings.Cut(example(t, "inference/qwen-coder-vllm-config.yaml"), "---\n")
 	phi2 := strings.Replace(phi, "Standard_NC6s_v3", "Standard_NC12s_v3", 1) // immutable: recreate key changes
 	params2 := strings.Replace(params, "8192", "4096", 1)

@@ -61,7 +61,7 @@ func TestSyncToFilesAppliesAndPrunesSafely(t *testing.T) {
 	target := &Files{FS: memfs.New()}
 	r := NewReconciler(src, target, presets.Default(), Options{})
 	phi := example(t, "inference/phi-3-mini.yaml")
-	falcon := example(t, "multi-gpu/falcon-40b.yaml")
+	falcon := example(t, "multi-gpu/qwen-coder-32b-2-gpus.yaml")
 	qwen := example(t, "inference/qwen-coder-vllm-config.yaml")
 	all := map[string]string{"phi.yaml": phi, "falcon.yaml": falcon, "qwen.yaml": qwen}
 

@@ -36,7 +36,15 @@ func Check(s *Set, cat *presets.Catalog, opts CheckOptions) {
 	for _, ws := range s.Workspaces {
 		maxModelLen := 0
 		for _, ref := range references(ws) {
-			c := byKey[ref.kind+"/"+ws.Metadata.Namespace+"/"+ref.name]
+			key := ref.kind + "/" + ws.Metadata.Namespace + "/" + ref.name
+			c := byKey[key]
+			if c == nil && ref.kaitoDefault {
+				// Shared by the namespace's tuning workspaces, as Kaito's copy is: applied with
+				// the first of them (Owners).
+				c = &Companion{Kind: ref.kind, Namespace: ws.Metadata.Namespace, Name: ref.name, KaitoDefault: true}
+				s.Companions = append(s.Companions, c)
+				byKey[key] = c
+			}
 			if c == nil {
 				s.Problems = append(s.Problems, missingReference(s, ws, ref, opts)...)
 				continue
@@ -44,7 +52,7 @@ func Check(s *Set, cat *presets.Catalog, opts CheckOptions) {
 			if !slices.Contains(c.Owners, ws.Key()) {
 				c.Owners = append(c.Owners, ws.Key())
 			}
-			if ref.configKey != "" {
+			if ref.configKey != "" && !c.KaitoDefault {
 				n, problems := checkConfig(c, ref.configKey)
 				s.Problems = append(s.Problems, problems...)
 				if ref.configKey == InferenceConfigKey {
@@ -74,6 +82,20 @@ func companionProblem(c *Companion, sev Severity, field, format string, args ...
 type reference struct {
 	kind, name, field string
 	configKey         string // for ConfigMaps: the key Kaito reads
+	// kaitoDefault: the ConfigMap Kaito copies into the namespace when the workspace names none;
+	// when the repository does not declare one of that name, Check adds it (Companion.KaitoDefault).
+	kaitoDefault bool
+}
+
+// DefaultTuningConfig is the ConfigMap a tuning workspace that names no tuning.config is trained
+// with: Kaito copies "<method>-params-template" from its release namespace into the workspace's.
+// "" for an unknown method.
+func DefaultTuningConfig(method string) string {
+	switch method {
+	case MethodLoRA, MethodQLoRA:
+		return method + "-params-template"
+	}
+	return ""
 }
 
 func references(ws *Workspace) []reference {
@@ -116,6 +138,8 @@ func references(ws *Workspace) []reference {
 	if t := ws.Tuning; t != nil {
 		if t.Config != "" {
 			refs = append(refs, reference{kind: "ConfigMap", name: t.Config, field: "tuning.config", configKey: TuningConfigKey})
+		} else if name := DefaultTuningConfig(t.Method); name != "" {
+			refs = append(refs, reference{kind: "ConfigMap", name: name, field: "tuning.method", configKey: TuningConfigKey, kaitoDefault: true})
 		}
 		preset("tuning.preset", t.Preset)
 		if t.Input != nil {

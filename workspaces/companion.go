@@ -12,11 +12,15 @@ type Companion struct {
 	Kind      string
 	Namespace string
 	Name      string
-	// Object is *corev1.ConfigMap, *corev1.PersistentVolumeClaim or *corev1.Secret.
+	// Object is *corev1.ConfigMap, *corev1.PersistentVolumeClaim or *corev1.Secret (nil when
+	// KaitoDefault).
 	Object any
 	Source Pos
 	// Owners are the keys of the workspaces that reference it, filled by Check.
 	Owners []string
+	// KaitoDefault marks a ConfigMap the repository does not declare but Kaito would copy into the
+	// namespace (DefaultTuningConfig); Object is nil and render writes Kaito's content.
+	KaitoDefault bool
 	fields map[string]Pos
 }
 

@@ -60,8 +60,8 @@ func TestRenderJSON(t *testing.T) {
 	}
 	is.Equal(kinds, []string{
 		"ConfigMap/workspace-tuning-phi-3-tuning-config", "Job/workspace-tuning-phi-3", // default/…
-		"ConfigMap/falcon-7b-lora-params", "PersistentVolumeClaim/tuning-input", "PersistentVolumeClaim/tuning-output",
-		"Job/workspace-tuning-falcon-7b", // tuning/…
+		"ConfigMap/phi-3-lora-params", "PersistentVolumeClaim/tuning-input", "PersistentVolumeClaim/tuning-output",
+		"Job/workspace-tuning-phi-3-lora", // tuning/…
 	})
 }
 

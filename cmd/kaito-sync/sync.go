@@ -231,11 +231,16 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 			log.Error("status folder", "err", err)
 		}
 	}
+	renderOpts, err := f.renderOptions(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	r := ksync.NewReconciler(src, target, presets.Default(), ksync.Options{
 		Load:           workspaces.Options{AllowSecrets: f.allowSecrets, DefaultNamespace: f.defaultNamespace},
 		AllowMassPrune: f.allowMassPrune,
 		Logger:         log,
 		Provisioner:    prov,
+		Render:         renderOpts,
 	})
 	if f.once {
 		res, err := r.SyncOnce(ctx)

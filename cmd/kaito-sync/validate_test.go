@@ -31,7 +31,7 @@ func TestValidateBrokenExamples(t *testing.T) {
 	code, out, _ := runCLI("validate", "../../examples/broken")
 	is.Equal(code, exitInvalid)
 	is.True(strings.Contains(out, "../../examples/broken/kaito-quickstart.yaml:30:9: default/workspace-phi-3-mini-adapter: inference.adapters[0].source.image: \"ACR_REPO_HERE\" is a placeholder"))
-	is.True(strings.Contains(out, "../../examples/broken/typo.yaml:8:3: default/workspace-falcon-7b: resource.instancetype: unknown field"))
+	is.True(strings.Contains(out, "../../examples/broken/typo.yaml:8:3: default/workspace-phi-4-mini: resource.instancetype: unknown field"))
 	is.True(strings.HasSuffix(out, "1 workspace valid, 2 invalid in 2 files (3 errors, 0 warnings)\n"))
 }
 
@@ -88,4 +88,5 @@ func TestVersion(t *testing.T) {
 	code, out, _ := runCLI("version")
 	is.Equal(code, exitOK)
 	is.True(strings.HasPrefix(out, "kaito-sync dev"))
+	is.True(strings.HasSuffix(out, "follows Kaito v0.12.0\n")) // the Kaito release the workloads are those of
 }

@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kaito-sync/kaito-sync/presets"
 )
 
 // version and commit are set at build time:
@@ -25,7 +27,7 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the version of kaito-sync",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "kaito-sync %s (commit %s, %s)\n", version, buildCommit(), runtime.Version())
+			fmt.Fprintf(cmd.OutOrStdout(), "kaito-sync %s (commit %s, %s), follows Kaito %s\n", version, buildCommit(), runtime.Version(), presets.KaitoVersion)
 			return nil
 		},
 	}

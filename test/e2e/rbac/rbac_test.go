@@ -52,9 +52,9 @@ func checkObjects(t *testing.T, c kubernetes.Interface, f *fleet) {
 		_, err = c.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 		found("Service "+name, err)
 	}
-	_, err = c.BatchV1().Jobs(f.ns).Get(ctx, "tuning-falcon-7b", metav1.GetOptions{})
+	_, err = c.BatchV1().Jobs(f.ns).Get(ctx, "tuning-phi-3-lora", metav1.GetOptions{})
 	found("Job", err)
-	_, err = c.CoreV1().ConfigMaps(f.ns).Get(ctx, "falcon-7b-lora-params", metav1.GetOptions{})
+	_, err = c.CoreV1().ConfigMaps(f.ns).Get(ctx, "phi-3-lora-params", metav1.GetOptions{})
 	found("ConfigMap", err)
 	for _, name := range []string{"tuning-input", "tuning-output"} {
 		_, err := c.CoreV1().PersistentVolumeClaims(f.ns).Get(ctx, name, metav1.GetOptions{})
@@ -73,7 +73,7 @@ func checkStatusBranch(t *testing.T, f *fleet) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{f.ns + "/phi-3", f.newNS + "/phi-3-5-mini", f.ns + "/tuning-falcon-7b"} {
+	for _, key := range []string{f.ns + "/phi-3", f.newNS + "/phi-3-5-mini", f.ns + "/tuning-phi-3-lora"} {
 		if rep.Workspace(key) == nil {
 			t.Errorf("status branch: no status for %s", key)
 		}
@@ -178,10 +178,10 @@ func TestDeploymentWithDeployedRights(t *testing.T) {
 	is.NoErr(err)
 	res.Body.Close()
 	is.Equal(res.StatusCode, http.StatusAccepted)
-	p.waitOutput(time.Minute, `"object":"Job/`+f.ns+`/tuning-falcon-7b","action":"deleted"`)
-	_, err = env.Client.BatchV1().Jobs(f.ns).Get(ctx, "tuning-falcon-7b", metav1.GetOptions{})
+	p.waitOutput(time.Minute, `"object":"Job/`+f.ns+`/tuning-phi-3-lora","action":"deleted"`)
+	_, err = env.Client.BatchV1().Jobs(f.ns).Get(ctx, "tuning-phi-3-lora", metav1.GetOptions{})
 	is.True(apierrors.IsNotFound(err))
-	_, err = env.Client.CoreV1().ConfigMaps(f.ns).Get(ctx, "falcon-7b-lora-params", metav1.GetOptions{})
+	_, err = env.Client.CoreV1().ConfigMaps(f.ns).Get(ctx, "phi-3-lora-params", metav1.GetOptions{})
 	is.True(apierrors.IsNotFound(err))
 
 	// SIGTERM, as the kubelet sends: exit 0, the label and the Lease handed back.

@@ -24,20 +24,20 @@ var writeDocs = flag.Bool("docs", false, "write the dashboard of this run to doc
 
 const phi3 = fixtures.Phi3Mini
 
-// falcon asks for a SKU the subscription has no quota for.
-const falcon = `apiVersion: kaito.sh/v1alpha1
+// qwen asks for a SKU the subscription has no quota for.
+const qwen = `apiVersion: kaito.sh/v1alpha1
 kind: Workspace
 metadata:
-  name: falcon-40b
+  name: qwen-coder-32b
   namespace: NAMESPACE
 resource:
   instanceType: Standard_NC96ads_A100_v4
   labelSelector:
     matchLabels:
-      apps: falcon-40b
+      apps: qwen-coder-32b
 inference:
   preset:
-    name: falcon-40b-instruct
+    name: qwen2.5-coder-32b-instruct
 `
 
 // typo names an instance type that does not exist (line 7).
@@ -88,7 +88,7 @@ func TestStatusBranch(t *testing.T) {
 			}
 		}()
 
-		commit := f.push(map[string]string{"workspaces/phi-3.yaml": phi3, "workspaces/falcon.yaml": falcon}, "phi-3 and falcon-40b")
+		commit := f.push(map[string]string{"workspaces/phi-3.yaml": phi3, "workspaces/qwen.yaml": qwen}, "phi-3 and qwen-coder-32b")
 		from := f.published()
 		synced := time.Now()
 		f.sync()
@@ -157,14 +157,14 @@ func TestStatusBranch(t *testing.T) {
 	t.Run("a quota failure shows False with its reason", func(t *testing.T) {
 		is, f := is.New(t), parent.with(t)
 		rep, files, _ := f.branchReport()
-		w := rep.Workspace(f.key("falcon-40b"))
+		w := rep.Workspace(f.key("qwen-coder-32b"))
 		is.True(w != nil)
 		c := w.Condition(status.ResourceReady)
 		is.Equal(c.Status, status.False)
 		is.Equal(c.Reason, "QuotaExceeded")
 		is.True(strings.Contains(c.Message, "quota"))
 		is.Equal(w.Condition(status.WorkspaceReady).Reason, "QuotaExceeded")
-		is.True(strings.Contains(files[branch.ReadmeFile], "| 🔴 **FAILING** | "+f.ns+" | [falcon-40b]("))
+		is.True(strings.Contains(files[branch.ReadmeFile], "| 🔴 **FAILING** | "+f.ns+" | [qwen-coder-32b]("))
 		is.True(strings.Contains(files[branch.ReadmeFile], "**QuotaExceeded**"))
 	})
 
@@ -253,7 +253,7 @@ func TestStatusBranch(t *testing.T) {
 		f.waitPublish(from, 30*time.Second, func(p publish) bool { return p.committed && p.rep.Workspace(phi) == nil })
 		rep, files, _ := f.branchReport()
 		is.True(rep.Workspace(phi) == nil)
-		is.True(rep.Workspace(f.key("falcon-40b")) != nil)
+		is.True(rep.Workspace(f.key("qwen-coder-32b")) != nil)
 		_, ok := files[branch.WorkspaceFile(f.ns, "phi-3")]
 		is.True(!ok)
 		is.True(!strings.Contains(files[branch.ReadmeFile], "[phi-3]"))

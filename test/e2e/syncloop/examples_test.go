@@ -116,7 +116,7 @@ func TestExamplesRunOnGPUNodes(t *testing.T) {
 					return err == nil && s.Status.ReadyReplicas == *s.Spec.Replicas
 				})
 			case "Job":
-				if strings.Contains(name, "falcon") {
+				if strings.Contains(name, "lora") {
 					continue // its claims use an Azure storage class this cluster cannot bind
 				}
 				waitFor(t, "Job "+ns+"/"+name+" Complete", func(ctx context.Context) bool {
