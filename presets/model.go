@@ -37,8 +37,9 @@ const (
 // Model is one model Kaito serves: a catalog entry, or one made for a Hugging Face id that is not in
 // the catalog (Catalog.HuggingFace).
 type Model struct {
-	// Name is the preset name as the catalog lists it: a legacy short name ("phi-4-mini-instruct")
-	// or a Hugging Face id ("Qwen/Qwen3-8B").
+	// Name is the Hugging Face id as Kaito's catalog spells it ("microsoft/Phi-4-mini-instruct"),
+	// or as the workspace wrote it for an id the catalog does not list. A legacy short name
+	// ("phi-4-mini-instruct") is one of Aliases.
 	Name string `json:"name"`
 	// HuggingFaceID is what Kaito passes as --model: the id lower-cased, e.g.
 	// "microsoft/phi-4-mini-instruct".
