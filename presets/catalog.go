@@ -1,12 +1,17 @@
-// Package presets holds the catalogs kaito-sync judges workspaces against: Kaito's model presets and
-// Azure's GPU VM sizes, as data embedded in the binary, with the sizing rules that say how many nodes
-// of a SKU a model needs.
+// Package presets holds the catalogs kaito-sync judges workspaces against, as Kaito v0.12.0 has
+// them: its model catalog (with the engine arguments Kaito derives for each model), the presets
+// earlier releases had and this one refuses, the Azure GPU VM sizes, and the images the release
+// ships. They are data embedded in the binary (data/), plus the rules that Kaito applies to
+// Hugging Face ids it does not list and its node estimator.
 package presets
 
 import (
+	"bytes"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -14,67 +19,19 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Runtime is an inference engine a preset can run on.
-type Runtime string
-
-const (
-	RuntimeVLLM         Runtime = "vllm"
-	RuntimeTransformers Runtime = "transformers"
-)
-
-// Model is one Kaito model preset.
-type Model struct {
-	Name   string `json:"name"`
-	Family string `json:"family"`
-	// GPUCount is the fixed GPU count of older presets; 0 means the preset is sized from its weights.
-	GPUCount int `json:"gpuCount,omitempty"`
-	// GPUMemoryGiB is the total GPU memory a fixed-size preset needs; 0 for weight-sized presets.
-	GPUMemoryGiB float64 `json:"gpuMemoryGiB,omitempty"`
-	// WeightsGiB is the size of the model weights; 0 when unknown (old presets).
-	WeightsGiB float64 `json:"weightsGiB,omitempty"`
-	DiskGiB    int     `json:"diskGiB"`
-	// BytesPerToken is the KV-cache size of one token across all layers (2 × layers × kv-heads ×
-	// head-dim × dtype bytes), used by the node estimator; 0 when unknown.
-	BytesPerToken int64     `json:"bytesPerToken,omitempty"`
-	Runtimes      []Runtime `json:"runtimes"`
-	// Image is the preset's inference image; empty for private presets, whose image the user gives.
-	Image      string `json:"image,omitempty"`
-	DType      string `json:"dtype,omitempty"`
-	Tuning     bool   `json:"tuning"`
-	Gated      bool   `json:"gated,omitempty"`
-	Private    bool   `json:"private,omitempty"`
-	Deprecated bool   `json:"deprecated,omitempty"`
-	MultiNode  bool   `json:"multiNode,omitempty"`
-}
-
-// SKU is one Azure GPU VM size.
-type SKU struct {
-	Name         string   `json:"name"`
-	Aliases      []string `json:"aliases,omitempty"`
-	GPUCount     int      `json:"gpuCount"`
-	GPUMemoryGiB float64  `json:"gpuMemoryGiB"` // total over all GPUs of the VM
-	GPUModel     string   `json:"gpuModel"`
-}
-
-// Supports reports whether the preset can run on r.
-func (m Model) Supports(r Runtime) bool { return slices.Contains(m.Runtimes, r) }
-
-// DefaultRuntime is the runtime Kaito picks without a kaito.sh/runtime annotation: vLLM, unless the
-// preset predates it.
-func (m Model) DefaultRuntime() Runtime {
-	if m.Supports(RuntimeVLLM) || len(m.Runtimes) == 0 {
-		return RuntimeVLLM
-	}
-	return m.Runtimes[0]
-}
-
-// Catalog is a validated, read-only set of presets and SKUs. Lookups hand out copies, so callers
-// cannot change the shared Default catalog by accident.
+// Catalog is a validated, read-only set of models, removed presets, SKUs and the release's images.
+// Lookups hand out copies, so callers cannot change the shared Default catalog by accident.
 type Catalog struct {
-	models []Model        // sorted by name
-	skus   []SKU          // sorted by name
-	byName map[string]int // model name → index in models
-	bySKU  map[string]int // lower-cased SKU name or alias → index in skus
+	release Release
+	models  []Model   // sorted by Name, ignoring case
+	removed []Removed // sorted by Name
+	skus    []SKU     // sorted by Name
+	// byName: lower-cased name, Hugging Face id or alias → index in models. Kaito lower-cases a
+	// preset name before it looks it up, so every spelling of a name resolves.
+	byName    map[string]int
+	byServed  map[string]int // served name → index in models
+	byRemoved map[string]int // lower-cased removed name → index in removed
+	bySKU     map[string]int // lower-cased SKU name or alias → index in skus
 }
 
 var (
@@ -82,10 +39,12 @@ var (
 	modelsYAML []byte
 	//go:embed data/skus.yaml
 	skusYAML []byte
+	//go:embed data/release.yaml
+	releaseYAML []byte
 )
 
 var defaultCatalog = sync.OnceValue(func() *Catalog {
-	c, err := Load(modelsYAML, skusYAML)
+	c, err := Load(modelsYAML, skusYAML, releaseYAML)
 	if err != nil {
 		panic("presets: embedded catalog is broken: " + err.Error())
 	}
@@ -95,26 +54,48 @@ var defaultCatalog = sync.OnceValue(func() *Catalog {
 // Default returns the catalog embedded in the binary.
 func Default() *Catalog { return defaultCatalog() }
 
-// modelEntry is how a model is written in the data file. Tuning is a pointer there so that a
-// forgotten "tuning:" is an error instead of silently meaning "cannot be tuned"; the outer field
-// shadows Model.Tuning when decoding.
+// explicit is a field the data file must write out even when it is empty ("tuning: null"), so
+// that a forgotten key is an error instead of silently meaning "none".
+type explicit[T any] struct {
+	set bool
+	v   *T
+}
+
+func (e *explicit[T]) UnmarshalJSON(b []byte) error {
+	e.set = true
+	if string(bytes.TrimSpace(b)) == "null" {
+		return nil
+	}
+	// Strict like the rest of the file: the outer decoder's DisallowUnknownFields does not reach
+	// into a custom unmarshaler.
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	e.v = new(T)
+	return d.Decode(e.v)
+}
+
+// modelEntry is how a model is written in the data file. Its outer fields shadow Model's.
 type modelEntry struct {
 	Model
-	Tuning *bool `json:"tuning"`
+	Transformers explicit[TransformersParams] `json:"transformers"`
+	Tuning       explicit[TuningParams]       `json:"tuning"`
+	// Catalogued is not written: every entry of the file is catalogued.
+	Catalogued *bool `json:"catalogued"`
 }
 
 type modelsFile struct {
-	Models []modelEntry `json:"models"`
+	Models  []modelEntry `json:"models"`
+	Removed []Removed    `json:"removed"`
 }
 
 type skusFile struct {
 	SKUs []SKU `json:"skus"`
 }
 
-// Load parses and checks a models file and a SKUs file (the formats of data/models.yaml and
-// data/skus.yaml). It is strict because a typo in a field name would otherwise quietly turn a
-// sizing figure into zero.
-func Load(models, skus []byte) (*Catalog, error) {
+// Load parses and checks a models file, a SKUs file and a release file (the formats of
+// data/models.yaml, data/skus.yaml and data/release.yaml). It is strict because a typo in a field
+// name would otherwise quietly turn a size into zero or drop an engine argument.
+func Load(models, skus, release []byte) (*Catalog, error) {
 	var mf modelsFile
 	if err := yaml.UnmarshalStrict(models, &mf); err != nil {
 		return nil, fmt.Errorf("models: %w", err)
@@ -123,6 +104,10 @@ func Load(models, skus []byte) (*Catalog, error) {
 	if err := yaml.UnmarshalStrict(skus, &sf); err != nil {
 		return nil, fmt.Errorf("skus: %w", err)
 	}
+	var rel Release
+	if err := yaml.UnmarshalStrict(release, &rel); err != nil {
+		return nil, fmt.Errorf("release: %w", err)
+	}
 	if len(mf.Models) == 0 {
 		return nil, errors.New("models: no models")
 	}
@@ -130,18 +115,38 @@ func Load(models, skus []byte) (*Catalog, error) {
 		return nil, errors.New("skus: no skus")
 	}
 
-	c := &Catalog{byName: map[string]int{}, bySKU: map[string]int{}}
+	c := &Catalog{release: rel, byName: map[string]int{}, byServed: map[string]int{}, byRemoved: map[string]int{}, bySKU: map[string]int{}}
 	var errs []error
+	if err := checkRelease(rel); err != nil {
+		errs = append(errs, fmt.Errorf("release: %w", err))
+	}
 	for i, e := range mf.Models {
 		m := e.Model
-		if e.Tuning != nil {
-			m.Tuning = *e.Tuning
+		m.Catalogued = true
+		m.Transformers, m.Tuning = e.Transformers.v, e.Tuning.v
+		var missing []string
+		if !e.Transformers.set {
+			missing = append(missing, "transformers (its parameters, or null)")
 		}
-		if err := checkModel(m, e.Tuning != nil); err != nil {
+		if !e.Tuning.set {
+			missing = append(missing, "tuning (its parameters, or null)")
+		}
+		err := checkModel(m, rel, missing)
+		if e.Catalogued != nil {
+			err = errors.Join(err, errors.New("catalogued is not written in the file: every entry is catalogued"))
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("models[%d] %q: %w", i, m.Name, err))
 			continue
 		}
 		c.models = append(c.models, m)
+	}
+	for i, r := range mf.Removed {
+		if err := checkRemoved(r); err != nil {
+			errs = append(errs, fmt.Errorf("removed[%d] %q: %w", i, r.Name, err))
+			continue
+		}
+		c.removed = append(c.removed, r)
 	}
 	for i, s := range sf.SKUs {
 		if err := checkSKU(s); err != nil {
@@ -150,14 +155,35 @@ func Load(models, skus []byte) (*Catalog, error) {
 		}
 		c.skus = append(c.skus, s)
 	}
-	slices.SortStableFunc(c.models, func(a, b Model) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(c.models, func(a, b Model) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	slices.SortStableFunc(c.removed, func(a, b Removed) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortStableFunc(c.skus, func(a, b SKU) int { return strings.Compare(a.Name, b.Name) })
 
 	for i, m := range c.models {
-		if _, dup := c.byName[m.Name]; dup {
-			errs = append(errs, fmt.Errorf("models: duplicate name %q", m.Name))
+		for _, n := range append([]string{m.Name}, m.Aliases...) {
+			key := strings.ToLower(n)
+			if j, dup := c.byName[key]; dup {
+				errs = append(errs, fmt.Errorf("models: %q of %s is already a name or alias of %s", n, m.Name, c.models[j].Name))
+				continue
+			}
+			c.byName[key] = i
 		}
-		c.byName[m.Name] = i
+		if j, dup := c.byServed[m.ServedName]; dup {
+			errs = append(errs, fmt.Errorf("models: %s and %s have the same served name %q", c.models[j].Name, m.Name, m.ServedName))
+		}
+		c.byServed[m.ServedName] = i
+	}
+	for i, r := range c.removed {
+		key := strings.ToLower(r.Name)
+		if _, dup := c.byRemoved[key]; dup {
+			errs = append(errs, fmt.Errorf("removed: %q listed twice", r.Name))
+		}
+		if j, ok := c.byName[key]; ok {
+			errs = append(errs, fmt.Errorf("removed: %q still resolves to %s", r.Name, c.models[j].Name))
+		}
+		c.byRemoved[key] = i
 	}
 	for i, s := range c.skus {
 		for _, n := range append([]string{s.Name}, s.Aliases...) {
@@ -175,50 +201,93 @@ func Load(models, skus []byte) (*Catalog, error) {
 	return c, nil
 }
 
-func checkModel(m Model, hasTuning bool) error {
+var releaseVersion = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+$`)
+
+func checkRelease(r Release) error {
 	var errs []error
-	missing := func(field string) { errs = append(errs, fmt.Errorf("%s is required", field)) }
-	switch {
-	case m.Name == "":
-		missing("name")
-	case m.Name != strings.ToLower(strings.TrimSpace(m.Name)):
-		errs = append(errs, errors.New("name must be lower case without spaces, as Kaito spells presets"))
-	}
-	if m.Family == "" {
-		missing("family")
-	}
-	if m.DiskGiB <= 0 {
-		missing("diskGiB (> 0)")
-	}
-	if m.DType == "" {
-		missing("dtype")
-	}
-	if !hasTuning {
-		missing("tuning (true or false)")
-	}
-	if len(m.Runtimes) == 0 {
-		missing("runtimes")
-	}
-	for i, r := range m.Runtimes {
-		if r != RuntimeVLLM && r != RuntimeTransformers {
-			errs = append(errs, fmt.Errorf("runtimes[%d]: unknown runtime %q (want vllm or transformers)", i, r))
-		}
-		if slices.Contains(m.Runtimes[:i], r) {
-			errs = append(errs, fmt.Errorf("runtimes[%d]: %q listed twice", i, r))
+	for _, f := range []struct{ name, v string }{
+		{"kaito", r.Kaito}, {"registry", r.Registry}, {"baseImage", r.BaseImage}, {"adapterPuller", r.AdapterPuller},
+		{"pusher", r.Pusher}, {"weightsPuller", r.WeightsPuller}, {"dataDownloader", r.DataDownloader}, {"pause", r.Pause},
+	} {
+		if f.v == "" {
+			errs = append(errs, fmt.Errorf("%s is required", f.name))
 		}
 	}
-	switch {
-	case m.Private && m.Image != "":
-		errs = append(errs, errors.New("a private preset has no image: the user supplies it"))
-	case !m.Private && m.Image == "":
-		missing("image (unless private)")
+	if r.Kaito != "" && r.Kaito != KaitoVersion {
+		errs = append(errs, fmt.Errorf("kaito is %s but this build follows %s (KaitoVersion)", r.Kaito, KaitoVersion))
 	}
-	if m.GPUCount < 0 || m.GPUMemoryGiB < 0 || m.WeightsGiB < 0 || m.BytesPerToken < 0 {
-		errs = append(errs, errors.New("sizes must not be negative"))
+	if r.BaseImage != "" && !strings.HasPrefix(r.BaseImage, r.Registry+"/kaito-base:") {
+		errs = append(errs, fmt.Errorf("baseImage %q is not %s/kaito-base:<tag>", r.BaseImage, r.Registry))
 	}
-	// A fixed preset needs both numbers, or the webhook rule would check only half of it.
-	if (m.GPUCount > 0) != (m.GPUMemoryGiB > 0) {
-		errs = append(errs, errors.New("gpuCount and gpuMemoryGiB go together: set both (fixed size) or neither (sized by weights)"))
+	return errors.Join(errs...)
+}
+
+func checkModel(m Model, rel Release, missing []string) error {
+	var errs []error
+	for _, f := range missing {
+		errs = append(errs, fmt.Errorf("%s is required", f))
+	}
+	if err := splitHuggingFaceID(m.Name); err != nil {
+		errs = append(errs, fmt.Errorf("name: %w", err))
+	} else {
+		if m.HuggingFaceID != strings.ToLower(m.Name) {
+			errs = append(errs, fmt.Errorf("huggingFaceID must be the name lower-cased (%q), got %q", strings.ToLower(m.Name), m.HuggingFaceID))
+		}
+		if m.ServedName != servedNameOf(m.Name) {
+			errs = append(errs, fmt.Errorf("servedName must be the name's last segment lower-cased (%q), got %q", servedNameOf(m.Name), m.ServedName))
+		}
+	}
+	for i, a := range m.Aliases {
+		if a == "" || a != strings.ToLower(a) || strings.ContainsAny(a, "/ ") {
+			errs = append(errs, fmt.Errorf("aliases[%d] %q: a legacy name is lower case, without spaces or \"/\"", i, a))
+		}
+	}
+	if m.WeightsGiB <= 0 {
+		errs = append(errs, errors.New("weightsGiB (> 0) is required"))
+	}
+	if want := int(m.WeightsGiB + float64(uncataloguedDiskGiB)); m.DiskGiB != want {
+		errs = append(errs, fmt.Errorf("diskGiB must be int(weightsGiB + %d) = %d, got %d", uncataloguedDiskGiB, want, m.DiskGiB))
+	}
+	if m.BytesPerToken <= 0 {
+		errs = append(errs, errors.New("bytesPerToken (> 0) is required"))
+	}
+	if m.TokenLimit <= 0 {
+		errs = append(errs, errors.New("tokenLimit (> 0) is required"))
+	}
+	if len(m.Architectures) == 0 {
+		errs = append(errs, errors.New("architectures are required"))
+	}
+	for _, k := range []string{"load_format", "config_format", "tokenizer_mode", "dtype"} {
+		if _, ok := m.VLLM[k]; !ok {
+			errs = append(errs, fmt.Errorf("vllm.%s is required", k))
+		}
+	}
+	if t := m.Transformers; t != nil && (t.Accelerate == nil || t.Run == nil) {
+		errs = append(errs, errors.New("transformers needs accelerate and run"))
+	}
+	if t := m.Tuning; t != nil {
+		if prefix := rel.Registry + "/kaito-"; !strings.HasPrefix(t.WeightsImage, prefix) || !strings.Contains(t.WeightsImage[len(prefix):], ":") {
+			errs = append(errs, fmt.Errorf("tuning.weightsImage %q is not %s<name>:<tag>", t.WeightsImage, prefix))
+		}
+		if t.DiskGiB < 0 {
+			errs = append(errs, errors.New("tuning.diskGiB must not be negative"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkRemoved(r Removed) error {
+	var errs []error
+	if r.Name == "" || r.Name != strings.ToLower(r.Name) || strings.Contains(r.Name, "/") {
+		errs = append(errs, errors.New("name must be a lower-case preset name without \"/\""))
+	}
+	if !releaseVersion.MatchString(r.Release) {
+		errs = append(errs, fmt.Errorf("release %q is not a Kaito release like v0.11.0", r.Release))
+	}
+	if r.Replacement != "" {
+		if err := splitHuggingFaceID(r.Replacement); err != nil {
+			errs = append(errs, fmt.Errorf("replacement: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -237,6 +306,12 @@ func checkSKU(s SKU) error {
 	if s.GPUModel == "" {
 		errs = append(errs, errors.New("gpuModel is required"))
 	}
+	if s.ComputeCapability < 0 {
+		errs = append(errs, errors.New("computeCapability must not be negative"))
+	}
+	if s.Legacy && (s.ComputeCapability == 0 || s.ComputeCapability >= 8) {
+		errs = append(errs, errors.New("legacy is for NVIDIA GPUs of compute capability below 8.0 (set computeCapability)"))
+	}
 	for i, a := range s.Aliases {
 		if a == "" {
 			errs = append(errs, fmt.Errorf("aliases[%d] is empty", i))
@@ -245,17 +320,63 @@ func checkSKU(s SKU) error {
 	return errors.Join(errs...)
 }
 
-// Model returns the preset called name (exact, as Kaito matches preset names).
+// Release returns the Kaito release's images.
+func (c *Catalog) Release() Release { return c.release }
+
+// Model returns the catalog entry called name: its Hugging Face id or a legacy short name (an
+// alias), in any case, as Kaito lower-cases preset names before it looks them up. It does not make
+// models for uncatalogued Hugging Face ids: Resolve and HuggingFace do.
 func (c *Catalog) Model(name string) (Model, bool) {
-	i, ok := c.byName[name]
+	i, ok := c.byName[strings.ToLower(strings.TrimSpace(name))]
 	if !ok {
 		return Model{}, false
 	}
 	return copyModel(c.models[i]), true
 }
 
-// SKU returns the VM size called name or one of its aliases, ignoring case as Azure does. The SKU
-// returned carries its canonical name.
+// Removed returns the preset name an earlier Kaito release had and this one refuses.
+func (c *Catalog) Removed(name string) (Removed, bool) {
+	i, ok := c.byRemoved[strings.ToLower(strings.TrimSpace(name))]
+	if !ok {
+		return Removed{}, false
+	}
+	return c.removed[i], true
+}
+
+// RemovedPresets returns all removed preset names, sorted by name.
+func (c *Catalog) RemovedPresets() []Removed { return slices.Clone(c.removed) }
+
+// RemovedError is Resolve's error for a preset name Kaito no longer has.
+type RemovedError struct{ Removed }
+
+func (e *RemovedError) Error() string {
+	msg := fmt.Sprintf("preset %q was removed in Kaito %s", e.Name, e.Release)
+	if e.Replacement != "" {
+		msg += fmt.Sprintf("; use the Hugging Face id %q instead (Kaito serves it on vLLM, sized from huggingface.co)", e.Replacement)
+	}
+	return msg
+}
+
+// Resolve returns the model a workspace's preset name stands for, as Kaito v0.12.0 resolves it: a
+// catalog entry by Hugging Face id or legacy name (Model); else, for a name an earlier release had,
+// a *RemovedError naming the release that removed it and the id to use instead; else, for a name
+// with one "/", the model Kaito makes for an uncatalogued Hugging Face id (HuggingFace); else an
+// "unknown preset" error (IsUnknown).
+func (c *Catalog) Resolve(name string) (Model, error) {
+	if m, ok := c.Model(name); ok {
+		return m, nil
+	}
+	if r, ok := c.Removed(name); ok {
+		return Model{}, &RemovedError{r}
+	}
+	if strings.Contains(name, "/") {
+		return c.HuggingFace(name)
+	}
+	return Model{}, fmt.Errorf("%w %q: not a Kaito %s preset name nor a Hugging Face id (org/model)", errUnknown, name, KaitoVersion)
+}
+
+// SKU returns the VM size called name or one of its aliases, ignoring case as Azure (and Kaito)
+// do. The SKU returned carries its canonical name.
 func (c *Catalog) SKU(name string) (SKU, bool) {
 	i, ok := c.bySKU[strings.ToLower(strings.TrimSpace(name))]
 	if !ok {
@@ -264,7 +385,7 @@ func (c *Catalog) SKU(name string) (SKU, bool) {
 	return copySKU(c.skus[i]), true
 }
 
-// Models returns all presets sorted by name.
+// Models returns all catalog entries sorted by Name, ignoring case.
 func (c *Catalog) Models() []Model {
 	out := make([]Model, len(c.models))
 	for i, m := range c.models {
@@ -283,7 +404,18 @@ func (c *Catalog) SKUs() []SKU {
 }
 
 func copyModel(m Model) Model {
-	m.Runtimes = slices.Clone(m.Runtimes)
+	m.Aliases = slices.Clone(m.Aliases)
+	m.Architectures = slices.Clone(m.Architectures)
+	m.VLLM = cloneMap(m.VLLM)
+	if t := m.Transformers; t != nil {
+		m.Transformers = &TransformersParams{Accelerate: cloneMap(t.Accelerate), Run: cloneMap(t.Run)}
+	}
+	if t := m.Tuning; t != nil {
+		c := *t
+		c.Accelerate, c.Run, c.Env = cloneMap(t.Accelerate), cloneMap(t.Run), cloneMap(t.Env)
+		c.GPUMemoryGiBPerMethod = cloneMap(t.GPUMemoryGiBPerMethod)
+		m.Tuning = &c
+	}
 	return m
 }
 

@@ -1,359 +1,305 @@
 package presets
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/matryer/is"
 )
 
-// TestDefaultCatalogLoads guards Default's panic: the embedded data must always load.
+// TestDefaultCatalogLoads guards Default's panic: the embedded data must always load, and it is
+// Kaito v0.12.0's: 60 catalog models, 11 removed presets, the release's images.
 func TestDefaultCatalogLoads(t *testing.T) {
 	is := is.New(t)
-	c, err := Load(modelsYAML, skusYAML)
+	c, err := Load(modelsYAML, skusYAML, releaseYAML)
 	is.NoErr(err)
-	is.True(len(c.Models()) > 0)
-	is.True(len(c.SKUs()) > 0)
+	is.Equal(len(c.Models()), 60)
+	is.Equal(len(c.RemovedPresets()), 11)
+	is.Equal(len(c.SKUs()), 22)
 	is.True(Default() == Default()) // parsed once
+	is.Equal(c.Release(), Release{
+		Kaito:          "v0.12.0",
+		Registry:       "mcr.microsoft.com/aks/kaito",
+		BaseImage:      "mcr.microsoft.com/aks/kaito/kaito-base:0.5.0",
+		AdapterPuller:  "mcr.microsoft.com/aks/skopeo:1.14.4-6",
+		Pusher:         "ghcr.io/oras-project/oras:v1.2.2",
+		WeightsPuller:  "mcr.microsoft.com/oss/v2/oras-project/oras:v1.2.3",
+		DataDownloader: "curlimages/curl",
+		Pause:          "registry.k8s.io/pause:latest",
+	})
 }
 
-// TestModelsMatchKaitoFacts checks every preset row of kaito-facts.md, one line per preset.
-// Pairs like "14Gi / 16Gi" give the first number to the base model, the second to -instruct/-chat;
-// "base model only" tuning means true for the base, false for the instruct model.
-func TestModelsMatchKaitoFacts(t *testing.T) {
-	const (
-		gated = 1 << iota
-		private
-		deprecated
-		multi
-	)
+// TestCatalogFacts spot-checks entries against Kaito v0.12.0's files, one line per model.
+func TestCatalogFacts(t *testing.T) {
 	tests := []struct {
-		name    string
-		family  string
-		gpus    int
-		mem     float64
-		weights float64
-		disk    int
-		tuning  bool
-		flags   int
+		name, id, served, alias string
+		weights                 float64
+		disk                    int
+		bytesPerToken           int64
+		transformers, gated     bool
+		weightsImage            string // "" when Kaito cannot tune it
 	}{
-		{"phi-2", "phi2", 1, 12, 0, 80, true, deprecated},
-		{"phi-3-mini-4k-instruct", "phi3", 1, 9, 7.12, 80, true, 0},
-		{"phi-3-mini-128k-instruct", "phi3", 1, 9, 7.12, 80, true, 0},
-		{"phi-3-medium-4k-instruct", "phi3", 1, 28, 26, 120, true, 0},
-		{"phi-3-medium-128k-instruct", "phi3", 1, 28, 26, 120, true, 0},
-		{"phi-3.5-mini-instruct", "phi3", 1, 8, 7.12, 70, true, 0},
-		{"phi-4", "phi4", 1, 40, 27.31, 150, true, 0},
-		{"phi-4-mini-instruct", "phi4", 1, 8, 7.15, 70, true, 0},
-		{"falcon-7b", "falcon", 1, 14, 13.44, 90, true, 0},
-		{"falcon-7b-instruct", "falcon", 1, 14, 13.44, 90, false, 0},
-		{"falcon-40b", "falcon", 2, 90, 77.9, 280, true, 0},
-		{"falcon-40b-instruct", "falcon", 2, 90, 77.9, 280, false, 0},
-		{"mistral-7b", "mistral", 1, 14, 13.49, 90, true, 0},
-		{"mistral-7b-instruct", "mistral", 1, 16, 13.49, 90, false, 0},
-		{"qwen2.5-coder-7b-instruct", "qwen", 1, 24, 14.19, 110, true, 0},
-		{"qwen2.5-coder-32b-instruct", "qwen", 1, 70, 61.03, 230, true, 0},
-		{"deepseek-r1-distill-llama-8b", "deepseek", 1, 16.5, 14.96, 90, false, 0},
-		{"deepseek-r1-distill-qwen-14b", "deepseek", 1, 25.7, 27.51, 120, false, 0},
-		{"llama-3.1-8b-instruct", "llama3", 1, 22, 14.96, 110, false, gated | multi},
-		// "≥132Gi" with no GPU count: sized by weights (see models.yaml).
-		{"llama-3.3-70b-instruct", "llama3", 0, 0, 131.42, 220, false, gated | multi},
-		{"llama-2-7b", "llama2", 1, 14, 0, 34, false, private},
-		{"llama-2-7b-chat", "llama2", 1, 16, 0, 34, false, private},
-		{"llama-2-13b", "llama2", 2, 30, 0, 46, false, private | multi},
-		{"llama-2-13b-chat", "llama2", 2, 30, 0, 46, false, private | multi},
-		{"llama-2-70b", "llama2", 8, 152, 0, 158, false, private | multi},
-		{"llama-2-70b-chat", "llama2", 8, 192, 0, 158, false, private | multi},
-		{"gemma-3-4b-instruct", "gemma3", 0, 0, 8.6, 90, false, 0},
-		{"gemma-3-27b-instruct", "gemma3", 0, 0, 54.8, 200, false, 0},
-		{"gpt-oss-20b", "gpt", 0, 0, 16, 110, false, 0},
-		{"gpt-oss-120b", "gpt", 0, 0, 60.77, 250, false, 0},
-		{"ministral-3-3b-instruct", "mistral", 0, 0, 8.70, 70, false, 0},
-		{"ministral-3-8b-instruct", "mistral", 0, 0, 19.41, 100, false, 0},
-		{"ministral-3-14b-instruct", "mistral", 0, 0, 29.29, 100, false, 0},
-		{"mistral-large-3-675b-instruct", "mistral", 0, 0, 634.70, 800, false, multi},
-		{"deepseek-r1-0528", "deepseek", 0, 0, 641.3, 800, false, multi},
-		{"deepseek-v3-0324", "deepseek", 0, 0, 641.3, 800, false, multi},
+		{"microsoft/phi-4", "microsoft/phi-4", "phi-4", "phi-4", 27.31, 107, 204800, true, false, "mcr.microsoft.com/aks/kaito/kaito-phi-4:0.2.0"},
+		// transformers parameters commented out in Kaito (transformers v5).
+		{"microsoft/Phi-4-mini-instruct", "microsoft/phi-4-mini-instruct", "phi-4-mini-instruct", "phi-4-mini-instruct", 7.15, 87, 131072, false, false, "mcr.microsoft.com/aks/kaito/kaito-phi-4-mini-instruct:0.2.0"},
+		{"meta-llama/Llama-3.3-70B-Instruct", "meta-llama/llama-3.3-70b-instruct", "llama-3.3-70b-instruct", "llama-3.3-70b-instruct", 131.42, 211, 327680, true, true, ""},
+		// tuning parameters exist, but Kaito panics looking up the weights image of mistral-7b-v0.3.
+		{"mistralai/Mistral-7B-v0.3", "mistralai/mistral-7b-v0.3", "mistral-7b-v0.3", "mistral-7b", 13.50, 93, 131072, true, false, ""},
+		// transformers parameters filed under the legacy name, looked up by the served name.
+		{"mistralai/Mistral-Large-3-675B-Instruct-2512", "mistralai/mistral-large-3-675b-instruct-2512", "mistral-large-3-675b-instruct-2512", "mistral-large-3-675b-instruct", 634.70, 714, 70272, false, false, ""},
+		{"google/gemma-3-4b-it", "google/gemma-3-4b-it", "gemma-3-4b-it", "gemma-3-4b-instruct", 8.01, 88, 139264, true, false, ""},
+		{"Qwen/Qwen2.5-Coder-32B-Instruct", "qwen/qwen2.5-coder-32b-instruct", "qwen2.5-coder-32b-instruct", "qwen2.5-coder-32b-instruct", 61.03, 141, 262144, true, false, "mcr.microsoft.com/aks/kaito/kaito-qwen2.5-coder-32b-instruct:0.2.0"},
+		{"Qwen/Qwen3-8B-AWQ", "qwen/qwen3-8b-awq", "qwen3-8b-awq", "", 5.68, 85, 147456, false, false, ""},
 	}
 	c := Default()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
 			m, ok := c.Model(tt.name)
-			is.True(ok) // preset missing from the catalog
+			is.True(ok)
 			is.Equal(m.Name, tt.name)
-			is.Equal(m.Family, tt.family)
-			is.Equal(m.GPUCount, tt.gpus)
-			is.Equal(m.GPUMemoryGiB, tt.mem)
+			is.Equal(m.HuggingFaceID, tt.id)
+			is.Equal(m.ServedName, tt.served)
+			if tt.alias != "" {
+				is.Equal(m.Aliases, []string{tt.alias})
+			} else {
+				is.Equal(len(m.Aliases), 0)
+			}
+			is.True(m.Catalogued)
+			is.True(m.MultiNode)
 			is.Equal(m.WeightsGiB, tt.weights)
 			is.Equal(m.DiskGiB, tt.disk)
-			is.Equal(m.Tuning, tt.tuning)
-			is.Equal(m.Gated, tt.flags&gated != 0)
-			is.Equal(m.Private, tt.flags&private != 0)
-			is.Equal(m.Deprecated, tt.flags&deprecated != 0)
-			is.Equal(m.MultiNode, tt.flags&multi != 0)
-		})
-	}
-}
-
-// TestBytesPerToken recomputes the KV-cache figure from each model's public architecture, so a
-// slip in the data file's arithmetic shows up here.
-func TestBytesPerToken(t *testing.T) {
-	kv := func(layers, kvHeads, headDim int64) int64 { return 2 * layers * kvHeads * headDim * 2 }
-	tests := map[string]int64{
-		"phi-2":                         kv(32, 32, 80),
-		"phi-3-mini-4k-instruct":        kv(32, 32, 96),
-		"phi-3-mini-128k-instruct":      kv(32, 32, 96),
-		"phi-3-medium-4k-instruct":      kv(40, 10, 128),
-		"phi-3-medium-128k-instruct":    kv(40, 10, 128),
-		"phi-3.5-mini-instruct":         kv(32, 32, 96),
-		"phi-4":                         kv(40, 10, 128),
-		"phi-4-mini-instruct":           kv(32, 8, 128),
-		"falcon-7b":                     kv(32, 1, 64),
-		"falcon-7b-instruct":            kv(32, 1, 64),
-		"falcon-40b":                    kv(60, 8, 64),
-		"falcon-40b-instruct":           kv(60, 8, 64),
-		"mistral-7b":                    kv(32, 8, 128),
-		"mistral-7b-instruct":           kv(32, 8, 128),
-		"qwen2.5-coder-7b-instruct":     kv(28, 4, 128),
-		"qwen2.5-coder-32b-instruct":    kv(64, 8, 128),
-		"deepseek-r1-distill-llama-8b":  kv(32, 8, 128),
-		"deepseek-r1-distill-qwen-14b":  kv(48, 8, 128),
-		"llama-3.1-8b-instruct":         131072, // the brief's worked example
-		"llama-3.3-70b-instruct":        kv(80, 8, 128),
-		"llama-2-7b":                    kv(32, 32, 128),
-		"llama-2-7b-chat":               kv(32, 32, 128),
-		"llama-2-13b":                   kv(40, 40, 128),
-		"llama-2-13b-chat":              kv(40, 40, 128),
-		"llama-2-70b":                   kv(80, 8, 128),
-		"llama-2-70b-chat":              kv(80, 8, 128),
-		"gemma-3-4b-instruct":           kv(34, 4, 256),
-		"gemma-3-27b-instruct":          kv(62, 16, 128),
-		"gpt-oss-20b":                   kv(24, 8, 64),
-		"gpt-oss-120b":                  kv(36, 8, 64),
-		"ministral-3-3b-instruct":       0, // architecture not on record
-		"ministral-3-8b-instruct":       0,
-		"ministral-3-14b-instruct":      0,
-		"mistral-large-3-675b-instruct": 0,
-		"deepseek-r1-0528":              61 * (512 + 64) * 2, // MLA: one latent + rope key per layer
-		"deepseek-v3-0324":              61 * (512 + 64) * 2,
-	}
-	c := Default()
-	for name, want := range tests {
-		m, ok := c.Model(name)
-		if !ok {
-			t.Errorf("%s: missing", name)
-			continue
-		}
-		if m.BytesPerToken != want {
-			t.Errorf("%s: bytesPerToken = %d, want %d", name, m.BytesPerToken, want)
-		}
-	}
-}
-
-func TestRuntimesImagesDTypes(t *testing.T) {
-	transformersOnly := map[string]bool{"phi-2": true, "llama-2-7b": true, "llama-2-7b-chat": true,
-		"llama-2-13b": true, "llama-2-13b-chat": true, "llama-2-70b": true, "llama-2-70b-chat": true}
-	vllmOnly := []string{"gemma-3-", "gpt-oss-", "ministral-3-", "mistral-large-3-", "deepseek-r1-0528", "deepseek-v3-0324"}
-	for _, m := range Default().Models() {
-		t.Run(m.Name, func(t *testing.T) {
-			is := is.New(t)
-			isVLLMOnly := false
-			for _, p := range vllmOnly {
-				isVLLMOnly = isVLLMOnly || strings.HasPrefix(m.Name, p)
-			}
-			switch {
-			case transformersOnly[m.Name]:
-				is.Equal(m.Runtimes, []Runtime{RuntimeTransformers})
-				is.Equal(m.DefaultRuntime(), RuntimeTransformers)
-				is.Equal(m.DType, "float16")
-			case isVLLMOnly:
-				is.Equal(m.Runtimes, []Runtime{RuntimeVLLM})
-				is.Equal(m.DefaultRuntime(), RuntimeVLLM)
-				is.Equal(m.DType, "bfloat16")
-			default:
-				is.True(m.Supports(RuntimeVLLM))
-				is.True(m.Supports(RuntimeTransformers))
-				is.Equal(m.DefaultRuntime(), RuntimeVLLM)
-				is.Equal(m.DType, "bfloat16")
-			}
-			if m.Private {
-				is.Equal(m.Image, "") // the user brings the image of a private preset
+			is.Equal(m.BytesPerToken, tt.bytesPerToken)
+			is.Equal(m.Transformers != nil, tt.transformers)
+			is.Equal(m.Gated, tt.gated)
+			if tt.weightsImage == "" {
+				is.True(m.Tuning == nil)
 			} else {
-				is.True(strings.HasPrefix(m.Image, "mcr.microsoft.com/aks/kaito/kaito-"+m.Name+":"))
+				is.Equal(m.Tuning.WeightsImage, tt.weightsImage)
 			}
 		})
 	}
 }
 
-func TestDefaultRuntimeFallsBackToFirst(t *testing.T) {
+func TestPhi3TuningEnv(t *testing.T) {
 	is := is.New(t)
-	m := Model{Runtimes: []Runtime{RuntimeTransformers}}
-	is.Equal(m.DefaultRuntime(), RuntimeTransformers)
-	m.Runtimes = []Runtime{RuntimeTransformers, RuntimeVLLM}
-	is.Equal(m.DefaultRuntime(), RuntimeVLLM) // vLLM wins even when listed second
-	is.True(!m.Supports("tgi"))
+	for _, m := range Default().Models() {
+		_, has := m.Tuning.envOf()["DEFAULT_TARGET_MODULES"]
+		is.Equal(has, strings.HasPrefix(m.ServedName, "phi-3")) // phi-3*, phi-3.5*: Kaito's "phi-3" prefix
+	}
 }
 
-func TestSKUsMatchKaitoFacts(t *testing.T) {
+func (t *TuningParams) envOf() map[string]string {
+	if t == nil {
+		return nil
+	}
+	return t.Env
+}
+
+func TestResolve(t *testing.T) {
 	tests := []struct {
-		name  string
-		gpus  int
-		mem   float64
-		model string
+		name, preset string
+		wantName     string // the model's Name; "" when an error is wanted
+		catalogued   bool
+		errHas       []string
+		unknown      bool
 	}{
-		{"Standard_NC6s_v3", 1, 16, "V100"},
-		{"Standard_NC12s_v3", 2, 32, "V100"},
-		{"Standard_NC24s_v3", 4, 64, "V100"},
-		{"Standard_NC24rs_v3", 4, 64, "V100"},
-		{"Standard_NC4as_T4_v3", 1, 16, "T4"},
-		{"Standard_NC8as_T4_v3", 1, 16, "T4"},
-		{"Standard_NC16as_T4_v3", 1, 16, "T4"},
-		{"Standard_NC64as_T4_v3", 4, 64, "T4"},
-		{"Standard_NV36ads_A10_v5", 1, 24, "A10"},
-		{"Standard_NV72ads_A10_v5", 2, 48, "A10"},
-		{"Standard_NC24ads_A100_v4", 1, 80, "A100"},
-		{"Standard_NC48ads_A100_v4", 2, 160, "A100"},
-		{"Standard_NC96ads_A100_v4", 4, 320, "A100"},
-		{"Standard_ND96asr_v4", 8, 320, "A100"},
-		{"Standard_ND96amsr_A100_v4", 8, 640, "A100"},
-		{"Standard_NC40ads_H100_v5", 1, 94, "H100"},
-		{"Standard_NC80adis_H100_v5", 2, 188, "H100"},
-		{"Standard_ND96isr_H100_v5", 8, 640, "H100"},
-		{"Standard_ND96isr_H200_v5", 8, 1128, "H200"},
+		{"legacy name", "phi-4-mini-instruct", "microsoft/Phi-4-mini-instruct", true, nil, false},
+		{"legacy name in other case", "Phi-4", "microsoft/phi-4", true, nil, false},
+		{"legacy name of another id", "gemma-3-27b-instruct", "google/gemma-3-27b-it", true, nil, false},
+		{"HF id as the catalog spells it", "Qwen/Qwen3.5-9B", "Qwen/Qwen3.5-9B", true, nil, false},
+		{"HF id in other case", "MICROSOFT/phi-3-MINI-4k-instruct", "microsoft/Phi-3-mini-4k-instruct", true, nil, false},
+		{"uncatalogued HF id", "tiiuae/falcon-7b", "tiiuae/falcon-7b", false, nil, false},
+		{"removed name", "falcon-7b", "", false, []string{`"falcon-7b"`, "removed in Kaito v0.11.0", `"tiiuae/falcon-7b"`}, false},
+		{"removed name in other case", "Phi-2", "", false, []string{"v0.8.0", `"microsoft/phi-2"`}, false},
+		{"removed llama 2", "llama-2-70b-chat", "", false, []string{"v0.4.6", `"meta-llama/Llama-2-70b-chat-hf"`}, false},
+		{"unknown name", "gpt-5", "", false, []string{`unknown preset "gpt-5"`}, true},
+		{"two slashes", "a/b/c", "", false, []string{"exactly one"}, false},
+		{"empty org", "/model", "", false, []string{"must not be empty"}, false},
 	}
 	c := Default()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
-			s, ok := c.SKU(tt.name)
-			is.True(ok) // SKU missing from the catalog
-			is.Equal(s.Name, tt.name)
-			is.Equal(s.GPUCount, tt.gpus)
-			is.Equal(s.GPUMemoryGiB, tt.mem)
-			is.Equal(s.GPUModel, tt.model)
+			m, err := c.Resolve(tt.preset)
+			if tt.wantName != "" {
+				is.NoErr(err)
+				is.Equal(m.Name, tt.wantName)
+				is.Equal(m.Catalogued, tt.catalogued)
+				return
+			}
+			is.True(err != nil)
+			for _, s := range tt.errHas {
+				is.True(strings.Contains(err.Error(), s)) // error names what is wrong
+			}
+			is.Equal(IsUnknown(err), tt.unknown)
+			var re *RemovedError
+			is.Equal(errors.As(err, &re), strings.Contains(err.Error(), "removed in"))
 		})
 	}
 }
 
-func TestSKULookupAliasesAndCase(t *testing.T) {
+// TestHuggingFace: an uncatalogued id gets Kaito's name rules, the 80Gi disk floor, no sizes, and the
+// transformers and tuning parameters of a catalogued model with the same served name.
+func TestHuggingFace(t *testing.T) {
 	c := Default()
-	tests := []struct{ query, want string }{
-		{"Standard_ND96asr_v4", "Standard_ND96asr_v4"},
-		{"Standard_ND96asr_A100_v4", "Standard_ND96asr_v4"},
-		{"standard_nd96asr_a100_v4", "Standard_ND96asr_v4"},
-		{"STANDARD_NC24ADS_A100_V4", "Standard_NC24ads_A100_v4"},
-		{" Standard_NC6s_v3 ", "Standard_NC6s_v3"},
+	t.Run("name rules only", func(t *testing.T) {
+		is := is.New(t)
+		m, err := c.HuggingFace("SomeOrg/Qwen3.6-Tiny")
+		is.NoErr(err)
+		is.Equal(m, Model{
+			Name: "SomeOrg/Qwen3.6-Tiny", HuggingFaceID: "someorg/qwen3.6-tiny", ServedName: "qwen3.6-tiny",
+			DiskGiB: 80, MultiNode: true,
+			VLLM: map[string]string{
+				"load_format": "auto", "config_format": "auto", "tokenizer_mode": "auto", "trust-remote-code": "", "dtype": "bfloat16",
+				"gdn-prefill-backend": "triton", "tool-call-parser": "qwen3_coder", "enable-auto-tool-choice": "", "reasoning-parser": "qwen3",
+			},
+		})
+	})
+	t.Run("served-name twin", func(t *testing.T) {
+		is := is.New(t)
+		m, err := c.HuggingFace("unsloth/phi-4")
+		is.NoErr(err)
+		phi4, _ := c.Model("phi-4")
+		is.True(!m.Catalogued)
+		is.Equal(m.Transformers, phi4.Transformers)
+		is.Equal(m.Tuning, phi4.Tuning) // Kaito would tune it from microsoft/phi-4's weights image
+	})
+	t.Run("catalogued id", func(t *testing.T) {
+		is := is.New(t)
+		m, err := c.HuggingFace("openai/GPT-OSS-20B")
+		is.NoErr(err)
+		is.True(m.Catalogued)
+		is.Equal(m.Name, "openai/gpt-oss-20b")
+	})
+	t.Run("not an id", func(t *testing.T) {
+		is := is.New(t)
+		_, err := c.HuggingFace("phi-4")
+		is.True(err != nil)
+	})
+}
+
+func TestLookupsHandOutCopies(t *testing.T) {
+	is := is.New(t)
+	c := Default()
+	m, _ := c.Model("phi-4")
+	m.VLLM["dtype"] = "float32"
+	m.Aliases[0] = "x"
+	m.Transformers.Run["torch_dtype"] = "x"
+	m.Tuning.WeightsImage = "x"
+	again, _ := c.Model("phi-4")
+	is.Equal(again.VLLM["dtype"], "bfloat16")
+	is.Equal(again.Aliases, []string{"phi-4"})
+	is.Equal(again.Transformers.Run["torch_dtype"], "auto")
+	is.Equal(again.Tuning.WeightsImage, "mcr.microsoft.com/aks/kaito/kaito-phi-4:0.2.0")
+
+	models := c.Models()
+	for i := 1; i < len(models); i++ {
+		is.True(strings.ToLower(models[i-1].Name) < strings.ToLower(models[i].Name)) // sorted by name, ignoring case
 	}
+}
+
+func TestSKU(t *testing.T) {
+	tests := []struct {
+		query, name, gpuModel string
+		gpus                  int
+		mem, cc               float64
+		nvme, legacy          bool
+	}{
+		{"Standard_NC24ads_A100_v4", "Standard_NC24ads_A100_v4", "NVIDIA A100", 1, 80, 8.0, true, false},
+		{"standard_nv36ads_a10_v5", "Standard_NV36ads_A10_v5", "NVIDIA A10", 1, 24, 8.6, false, false},
+		{"Standard_ND96asr_v4", "Standard_ND96asr_A100_v4", "NVIDIA A100", 8, 320, 8.0, false, false}, // alias
+		{"Standard_ND96isr_H200_v5", "Standard_ND96isr_H200_v5", "NVIDIA H200", 8, 1128, 9.0, true, false},
+		{"Standard_NC6s_v3", "Standard_NC6s_v3", "NVIDIA V100", 1, 16, 7.0, false, true},
+		{"Standard_NC64as_T4_v3", "Standard_NC64as_T4_v3", "NVIDIA T4", 4, 64, 7.5, false, true},
+		{"Standard_NG32ads_V620_v1", "Standard_NG32ads_V620_v1", "AMD Radeon PRO V620", 1, 32, 0, false, false},
+	}
+	c := Default()
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
 			is := is.New(t)
 			s, ok := c.SKU(tt.query)
 			is.True(ok)
-			is.Equal(s.Name, tt.want)
+			is.Equal(s.Name, tt.name)
+			is.Equal(s.GPUModel, tt.gpuModel)
+			is.Equal(s.GPUCount, tt.gpus)
+			is.Equal(s.GPUMemoryGiB, tt.mem)
+			is.Equal(s.ComputeCapability, tt.cc)
+			is.Equal(s.NVMe, tt.nvme)
+			is.Equal(s.Legacy, tt.legacy)
 		})
 	}
-	is := is.New(t)
-	_, ok := c.SKU("Standard_D4s_v3") // a CPU size is not a GPU SKU
-	is.True(!ok)
-	_, ok = c.Model("PHI-4") // preset names are exact
-	is.True(!ok)
+	_, ok := c.SKU("Standard_D4s_v5")
+	is.New(t).True(!ok)
 }
 
-func TestListsAreSortedCopies(t *testing.T) {
-	is := is.New(t)
-	c := Default()
-	ms := c.Models()
-	for i := 1; i < len(ms); i++ {
-		is.True(ms[i-1].Name < ms[i].Name)
-	}
-	ss := c.SKUs()
-	for i := 1; i < len(ss); i++ {
-		is.True(ss[i-1].Name < ss[i].Name)
-	}
-	ms[0].Runtimes[0] = "broken"
-	ms[0].Name = "broken"
-	is.True(c.Models()[0].Runtimes[0] != "broken")
-	is.True(c.Models()[0].Name != "broken")
-	s, _ := c.SKU("Standard_ND96asr_v4")
-	s.Aliases[0] = "broken"
-	again, _ := c.SKU("Standard_ND96asr_v4")
-	is.Equal(again.Aliases, []string{"Standard_ND96asr_A100_v4"})
-}
-
+// A minimal valid model, release and SKU for the Load tests to break one thing at a time.
 const (
-	goodModels = `models:
-- name: tiny
-  family: test
-  gpuCount: 1
-  gpuMemoryGiB: 8
-  diskGiB: 10
-  runtimes: [vllm]
-  image: example.com/tiny:1
-  dtype: bfloat16
-  tuning: false
+	okModel = `
+- name: org/Model-7B
+  huggingFaceID: org/model-7b
+  servedName: model-7b
+  weightsGiB: 13.5
+  diskGiB: 93
+  bytesPerToken: 131072
+  tokenLimit: 4096
+  architectures: [LlamaForCausalLM]
+  multiNode: true
+  vllm: {load_format: "auto", config_format: "auto", tokenizer_mode: "auto", dtype: "bfloat16"}
+  transformers: null
+  tuning: null
 `
-	goodSKUs = `skus:
-- name: Standard_Test
-  aliases: [Standard_Test_Alias]
-  gpuCount: 1
-  gpuMemoryGiB: 16
-  gpuModel: T4
+	okSKUs    = "skus:\n- {name: S, gpuCount: 1, gpuMemoryGiB: 80, gpuModel: NVIDIA A100, computeCapability: 8.0}\n"
+	okRelease = `kaito: v0.12.0
+registry: r.io/kaito
+baseImage: r.io/kaito/kaito-base:0.5.0
+adapterPuller: a
+pusher: p
+weightsPuller: w
+dataDownloader: d
+pause: x
 `
 )
 
-func TestLoadAcceptsMinimalCatalog(t *testing.T) {
-	is := is.New(t)
-	c, err := Load([]byte(goodModels), []byte(goodSKUs))
-	is.NoErr(err)
-	m, ok := c.Model("tiny")
-	is.True(ok)
-	is.Equal(m.GPUMemoryGiB, 8.0)
-	s, ok := c.SKU("standard_test_alias")
-	is.True(ok)
-	is.Equal(s.Name, "Standard_Test")
-}
-
-func TestLoadRejects(t *testing.T) {
+func TestLoadStrict(t *testing.T) {
 	tests := []struct {
-		name           string
-		models, skus   string
-		wantErrContain string
+		name, models, skus, release string
+		errHas                      string
 	}{
-		{"unknown model field", strings.Replace(goodModels, "dtype:", "dtpye:", 1), goodSKUs, "dtpye"},
-		{"unknown sku field", goodModels, strings.Replace(goodSKUs, "gpuModel:", "gpuModle:", 1), "gpuModle"},
-		{"unknown top-level key", goodModels + "extra: 1\n", goodSKUs, "extra"},
-		{"duplicate yaml key", strings.Replace(goodModels, "family: test", "family: test\n  family: again", 1), goodSKUs, "family"},
-		{"duplicate model name", goodModels + strings.TrimPrefix(goodModels, "models:\n"), goodSKUs, `duplicate name "tiny"`},
-		{"duplicate sku name across case", goodModels, goodSKUs + "- {name: standard_test, gpuCount: 1, gpuMemoryGiB: 16, gpuModel: T4}\n", `"standard_test"`},
-		{"alias clashes with other sku", goodModels, goodSKUs + "- {name: Standard_Test_Alias, gpuCount: 1, gpuMemoryGiB: 16, gpuModel: T4}\n", "already a name or alias"},
-		{"no models", "models: []\n", goodSKUs, "no models"},
-		{"no skus", goodModels, "skus: []\n", "no skus"},
-		{"missing name", strings.Replace(goodModels, "name: tiny", "", 1), goodSKUs, "name is required"},
-		{"missing family", strings.Replace(goodModels, "family: test", "", 1), goodSKUs, "family is required"},
-		{"missing disk", strings.Replace(goodModels, "diskGiB: 10", "", 1), goodSKUs, "diskGiB"},
-		{"missing dtype", strings.Replace(goodModels, "dtype: bfloat16", "", 1), goodSKUs, "dtype is required"},
-		{"missing tuning", strings.Replace(goodModels, "tuning: false", "", 1), goodSKUs, "tuning"},
-		{"missing runtimes", strings.Replace(goodModels, "runtimes: [vllm]", "", 1), goodSKUs, "runtimes is required"},
-		{"unknown runtime", strings.Replace(goodModels, "[vllm]", "[tgi]", 1), goodSKUs, `unknown runtime "tgi"`},
-		{"runtime twice", strings.Replace(goodModels, "[vllm]", "[vllm, vllm]", 1), goodSKUs, "listed twice"},
-		{"missing image", strings.Replace(goodModels, "image: example.com/tiny:1", "", 1), goodSKUs, "image"},
-		{"private with image", strings.Replace(goodModels, "tuning: false", "tuning: false\n  private: true", 1), goodSKUs, "private preset has no image"},
-		{"upper-case name", strings.Replace(goodModels, "name: tiny", "name: Tiny", 1), goodSKUs, "lower case"},
-		{"memory without gpus", strings.Replace(goodModels, "gpuCount: 1", "", 1), goodSKUs, "go together"},
-		{"negative size", strings.Replace(goodModels, "gpuMemoryGiB: 8", "gpuMemoryGiB: -8", 1), goodSKUs, "negative"},
-		{"sku missing gpus", goodModels, strings.Replace(goodSKUs, "gpuCount: 1", "", 1), "gpuCount"},
-		{"sku missing memory", goodModels, strings.Replace(goodSKUs, "gpuMemoryGiB: 16", "", 1), "gpuMemoryGiB"},
-		{"sku missing gpu model", goodModels, strings.Replace(goodSKUs, "gpuModel: T4", "", 1), "gpuModel is required"},
-		{"sku empty alias", goodModels, strings.Replace(goodSKUs, "[Standard_Test_Alias]", `[""]`, 1), "aliases[0] is empty"},
-		{"not yaml", "models: [", goodSKUs, "models:"},
+		{"valid", "models:" + okModel, okSKUs, okRelease, ""},
+		{"unknown field", "models:" + okModel + "  family: llama\n", okSKUs, okRelease, "family"},
+		{"unknown field in tuning", "models:" + strings.Replace(okModel, "tuning: null", "tuning: {weightsImage: r.io/kaito/kaito-model-7b:0.1, gpus: 1}", 1), okSKUs, okRelease, "gpus"},
+		{"tuning forgotten", "models:" + strings.Replace(okModel, "  tuning: null\n", "", 1), okSKUs, okRelease, "tuning (its parameters, or null) is required"},
+		{"transformers forgotten", "models:" + strings.Replace(okModel, "  transformers: null\n", "", 1), okSKUs, okRelease, "transformers (its parameters, or null) is required"},
+		{"catalogued written", "models:" + okModel + "  catalogued: true\n", okSKUs, okRelease, "catalogued is not written"},
+		{"disk not weights + 80", "models:" + strings.Replace(okModel, "diskGiB: 93", "diskGiB: 90", 1), okSKUs, okRelease, "diskGiB must be int(weightsGiB + 80) = 93"},
+		{"served name", "models:" + strings.Replace(okModel, "servedName: model-7b", "servedName: Model-7B", 1), okSKUs, okRelease, "servedName must be"},
+		{"id not lower-cased", "models:" + strings.Replace(okModel, "huggingFaceID: org/model-7b", "huggingFaceID: org/Model-7B", 1), okSKUs, okRelease, "huggingFaceID must be"},
+		{"name not an id", "models:" + strings.Replace(okModel, "name: org/Model-7B", "name: model-7b", 1), okSKUs, okRelease, "not a Hugging Face id"},
+		{"no vllm dtype", "models:" + strings.Replace(okModel, `, dtype: "bfloat16"`, "", 1), okSKUs, okRelease, "vllm.dtype is required"},
+		{"weights image elsewhere", "models:" + strings.Replace(okModel, "tuning: null", "tuning: {weightsImage: docker.io/x:1}", 1), okSKUs, okRelease, "tuning.weightsImage"},
+		{"duplicate alias", "models:" + strings.Replace(okModel, "servedName: model-7b", "servedName: model-7b\n  aliases: [m, m]", 1), okSKUs, okRelease, `"m" of org/Model-7B is already`},
+		{"removed still resolves", "models:" + strings.Replace(okModel, "servedName: model-7b", "servedName: model-7b\n  aliases: [m7]", 1) + "removed:\n- {name: m7, release: v0.11.0}\n", okSKUs, okRelease, `"m7" still resolves`},
+		{"removed release", "models:" + okModel + "removed:\n- {name: m7, release: 0.11}\n", okSKUs, okRelease, "not a Kaito release"},
+		{"legacy SKU of CC 8", "models:" + okModel, strings.Replace(okSKUs, "8.0}", "8.0, legacy: true}", 1), okRelease, "legacy is for"},
+		{"release of another Kaito", "models:" + okModel, okSKUs, strings.Replace(okRelease, "v0.12.0", "v0.11.0", 1), "kaito is v0.11.0"},
+		{"release image missing", "models:" + okModel, okSKUs, strings.Replace(okRelease, "pause: x\n", "", 1), "pause is required"},
+		{"no models", "models: []\n", okSKUs, okRelease, "no models"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
-			_, err := Load([]byte(tt.models), []byte(tt.skus))
-			is.True(err != nil)                                       // Load accepted a broken catalog
-			is.True(strings.Contains(err.Error(), tt.wantErrContain)) // error does not say what is wrong
+			c, err := Load([]byte(tt.models), []byte(tt.skus), []byte(tt.release))
+			if tt.errHas == "" {
+				is.NoErr(err)
+				is.Equal(len(c.Models()), 1)
+				return
+			}
+			is.True(err != nil)
+			if !strings.Contains(err.Error(), tt.errHas) {
+				t.Fatalf("error %q does not contain %q", err, tt.errHas)
+			}
 		})
 	}
 }

@@ -30,10 +30,10 @@ func (r *Reconciler) needOf(ws *workspaces.Workspace) provision.Need {
 		n.InstanceType = sku.Name
 		n.GPUsPerNode = sku.GPUCount
 	}
-	if m, ok := r.cat.Model(ws.PresetName()); ok {
+	if m, err := r.cat.Resolve(ws.PresetName()); err == nil {
 		n.DiskGiB = m.DiskGiB
 		if n.GPUsPerNode == 0 {
-			n.GPUsPerNode = max(m.GPUCount, 1)
+			n.GPUsPerNode = 1 // presets have no GPU count of their own since Kaito v0.11.0
 		}
 	}
 	return n

@@ -57,7 +57,7 @@ func TestNodesAreAskedForAndReleasedOnlyWhenSafe(t *testing.T) {
 	is.Equal(need.Count, 2)
 	is.Equal(need.GPUsPerNode, 2)
 	is.Equal(need.Labels["apps"], "llama-3-3-70b")
-	is.Equal(need.DiskGiB, 220)
+	is.Equal(need.DiskGiB, 211) // int(131.42Gi of weights + 80)
 
 	// A broken file: its pool stays.
 	src.set("c2", map[string]string{"a.yaml": phi, "b.yaml": "kind: [\n", "c.yaml": qwen})

@@ -49,7 +49,7 @@ resource:
       apps: tuning
 tuning:
   preset:
-    name: falcon-7b
+    name: phi-3-mini-4k-instruct
   method: lora
   config: lora-params
   input:
@@ -199,7 +199,7 @@ func TestCheckCompanions(t *testing.T) {
 			name:  "max-model-len from the config sizes the node",
 			files: map[string]string{"ws.yaml": strings.Replace(withData("  inference_config.yaml: |\n    vllm:\n      max-model-len: 32768\n"), "qwen2.5-coder-7b-instruct", "gemma-3-27b-instruct", 1)},
 			want: []problemWant{{sev: Error, field: "resource.instanceType", line: 6, ws: "default/qwen",
-				msg: "gemma-3-27b-instruct needs 2 GPUs of 80Gi each (estimated from 54.8Gi of weights at max-model-len 32768)"}},
+				msg: "Kaito's estimator gives google/gemma-3-27b-it 2 GPUs of 80Gi (51.1Gi of weights at max-model-len 32768)"}},
 		},
 		{
 			name:  "max-model-len written as a string sizes the node too",

@@ -229,7 +229,8 @@ func (v *validator) partition(p *PartitionSpec) {
 	}
 }
 
-// preset checks a preset reference and returns its catalog entry when known.
+// preset checks a preset reference and returns the model it resolves to: a catalog entry, or one
+// made for an uncatalogued Hugging Face id (which has no size, so fit checks nothing).
 func (v *validator) preset(field string, p *PresetSpec) *presets.Model {
 	name := p.Name
 	switch {
@@ -240,13 +241,20 @@ func (v *validator) preset(field string, p *PresetSpec) *presets.Model {
 		v.errorf(field+".name", "%s", placeholderMessage(placeholder(name)))
 		return nil
 	}
-	m, ok := v.cat.Model(name)
-	if !ok {
-		v.errorf(field+".name", "unknown preset %q%s; `kaito-sync presets` lists them", name, v.suggestPreset(name))
+	m, err := v.cat.Resolve(name)
+	if err != nil {
+		if presets.IsUnknown(err) {
+			v.errorf(field+".name", "unknown preset %q%s; `kaito-sync presets` lists them, and any Hugging Face id (org/model) is one", name, v.suggestPreset(name))
+		} else {
+			// A preset an earlier Kaito release had, or a malformed Hugging Face id.
+			v.errorf(field+".name", "%v", err)
+		}
 		return nil
 	}
-	if m.Deprecated {
-		v.warnf(field+".name", "preset %q is deprecated in Kaito", name)
+	if !m.Catalogued {
+		if guess := closest(name, catalogIDs(v.cat)); guess != "" {
+			v.warnf(field+".name", "%q is not in Kaito %s's catalog, so Kaito will look it up on huggingface.co (did you mean %q?)", name, presets.KaitoVersion, guess)
+		}
 	}
 	if p.AccessMode != "" && p.AccessMode != "public" && p.AccessMode != "private" {
 		v.errorf(field+".accessMode", "%q is not one of public, private", p.AccessMode)
@@ -255,10 +263,7 @@ func (v *validator) preset(field string, p *PresetSpec) *presets.Model {
 	if opts == nil {
 		opts = &PresetOptions{}
 	}
-	if m.Private && (p.AccessMode != "private" || opts.Image == "") {
-		v.errorf(field, "preset %q has no public image: set accessMode: private and presetOptions.image to your own build", name)
-	} else if p.AccessMode == "private" && opts.Image == "" {
-		// Kaito's webhook: "When AccessMode is private, an image must be provided in PresetOptions".
+	if p.AccessMode == "private" && opts.Image == "" {
 		v.errorf(field+".accessMode", "accessMode private needs presetOptions.image: the image Kaito pulls instead of its own")
 	}
 	if opts.Image != "" {
@@ -275,10 +280,19 @@ func (v *validator) preset(field string, p *PresetSpec) *presets.Model {
 	return &m
 }
 
+func catalogIDs(cat *presets.Catalog) []string {
+	var ids []string
+	for _, m := range cat.Models() {
+		ids = append(ids, m.Name)
+	}
+	return ids
+}
+
 func (v *validator) suggestPreset(name string) string {
 	var names []string
 	for _, m := range v.cat.Models() {
 		names = append(names, m.Name)
+		names = append(names, m.Aliases...)
 	}
 	if guess := closest(name, names); guess != "" {
 		return fmt.Sprintf(" (did you mean %q?)", guess)
@@ -294,15 +308,17 @@ func (v *validator) fit(m *presets.Model) {
 		return
 	}
 	count := v.ws.NodeCount()
+	model := *m
 	if v.ws.Tuning != nil {
-		count = 1
+		// A tuning job runs on one node, whatever the model could do when served.
+		count, model.MultiNode = 1, false
 	}
-	f := v.cat.Fit(*m, sku, count, v.maxModelLen)
+	f := v.cat.Fit(model, sku, count, v.maxModelLen)
 	if f.Fits {
 		return
 	}
 	msg := f.Reason
-	if alts := v.cat.Suggest(*m, v.maxModelLen); len(alts) > 0 {
+	if alts := v.cat.Suggest(model, v.maxModelLen); len(alts) > 0 {
 		var names []string
 		for _, s := range alts[:min(3, len(alts))] {
 			names = append(names, s.Name)
@@ -322,7 +338,7 @@ func (v *validator) runtime(m *presets.Model) {
 		return
 	}
 	if !m.Supports(presets.Runtime(r)) {
-		v.errorf(childField("metadata.annotations", AnnotationRuntime), "preset %q does not run on %s (it supports %s)", m.Name, r, joinRuntimes(m.Runtimes))
+		v.errorf(childField("metadata.annotations", AnnotationRuntime), "preset %q does not run on %s in Kaito %s (it supports %s)", v.ws.PresetName(), r, presets.KaitoVersion, joinRuntimes(m.Runtimes()))
 	}
 }
 

@@ -99,7 +99,7 @@ resource:
       apps: tuning
 tuning:
   preset:
-    name: falcon-7b
+    name: phi-3-mini-4k-instruct
   method: lora
   input:
     name: tickets
@@ -174,7 +174,7 @@ inference:
     presetOptions:
       modelAccessSecret: hf-token
 `},
-		{"private preset with accessMode private and image", `apiVersion: kaito.sh/v1alpha1
+		{"Hugging Face id Kaito's catalog does not list", `apiVersion: kaito.sh/v1beta1
 kind: Workspace
 metadata:
   name: ws
@@ -182,14 +182,23 @@ resource:
   instanceType: Standard_NC24ads_A100_v4
   labelSelector:
     matchLabels:
-      apps: llama
+      apps: falcon
 inference:
   preset:
-    name: llama-2-7b
-    accessMode: private
-    presetOptions:
-      image: myregistry.azurecr.io/llama-2-7b:0.0.1
-      imagePullSecrets: [acr-pull]
+    name: tiiuae/falcon-7b
+`},
+		{"Hugging Face id of a catalog model, in another case", `apiVersion: kaito.sh/v1beta1
+kind: Workspace
+metadata:
+  name: ws
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: phi
+inference:
+  preset:
+    name: MICROSOFT/PHI-4-MINI-INSTRUCT
 `},
 		{"public preset with accessMode private and image", `apiVersion: kaito.sh/v1alpha1
 kind: Workspace
@@ -207,22 +216,21 @@ inference:
     presetOptions:
       image: myregistry.azurecr.io/phi-3:0.0.1
 `},
-		{"multi-node preset with enough nodes (count × memory)", `apiVersion: kaito.sh/v1alpha1
+		{"multi-node model with the estimated node count", `apiVersion: kaito.sh/v1alpha1
 kind: Workspace
 metadata:
   name: ws
 resource:
-  count: 2
-  instanceType: Standard_NC6s_v3
+  count: 3
+  instanceType: Standard_NC24ads_A100_v4
   labelSelector:
     matchLabels:
       apps: llama
 inference:
   preset:
-    name: llama-2-13b
-    accessMode: private
+    name: llama-3.3-70b-instruct
     presetOptions:
-      image: myregistry.azurecr.io/llama-2-13b:0.0.1
+      modelAccessSecret: hf-token
 `},
 		{"annotations with valid values", `apiVersion: kaito.sh/v1beta1
 kind: Workspace
@@ -415,11 +423,11 @@ resource:
   instanceType: Standard_NC24ads_A100_v4
   labelSelector:
     matchLabels:
-      apps: gemma
+      apps: phi
 inference:
   preset:
-    name: gemma-3-4b-instruct
-`, []problemWant{{sev: Error, field: `metadata.annotations["kaito.sh/runtime"]`, line: 6, msg: `preset "gemma-3-4b-instruct" does not run on transformers (it supports vllm)`}}},
+    name: phi-4-mini-instruct
+`, []problemWant{{sev: Error, field: `metadata.annotations["kaito.sh/runtime"]`, line: 6, msg: `preset "phi-4-mini-instruct" does not run on transformers in Kaito v0.12.0 (it supports vllm)`}}},
 		{"enablelb not exactly True", annotated(baseInference, "    kaito.sh/enablelb: \"true\"\n"),
 			[]problemWant{{sev: Warning, field: `metadata.annotations["kaito.sh/enablelb"]`, line: 6, msg: `only honours the exact value "True"; "true" is treated as false`}}},
 		{"performance-mode unknown", annotated(baseInference, "    kaito.sh/performance-mode: fast\n"),
@@ -493,29 +501,31 @@ func TestValidatePreset(t *testing.T) {
 			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `unknown preset "phi-3-mini-4k-instuct" (did you mean "phi-3-mini-4k-instruct"?)`}}},
 		{"unknown preset without a close name", preset("  preset:\n    name: gpt-5\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `unknown preset "gpt-5"; ` + "`kaito-sync presets`"}}},
-		{"preset name is case-sensitive", preset("  preset:\n    name: Phi-3-Mini-4k-Instruct\n"),
-			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `(did you mean "phi-3-mini-4k-instruct"?)`}}},
+		// Kaito lower-cases preset names before it looks them up.
+		{"preset name in another case", preset("  preset:\n    name: Phi-3-Mini-4k-Instruct\n"), nil},
+		{"Hugging Face id near a catalog id", preset("  preset:\n    name: microsoft/Phi-3-mini-4k-instrct\n"),
+			[]problemWant{{sev: Warning, field: "inference.preset.name", line: 12, msg: `"microsoft/Phi-3-mini-4k-instrct" is not in Kaito v0.12.0's catalog, so Kaito will look it up on huggingface.co (did you mean "microsoft/Phi-3-mini-4k-instruct"?)`}}},
+		{"not a Hugging Face id", preset("  preset:\n    name: microsoft/phi/4\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `"microsoft/phi/4" is not a Hugging Face id`}}},
 		{"preset without a name", preset("  preset:\n    accessMode: public\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.name", line: 11, msg: "a preset name is required"}}},
 		{"preset name is a placeholder", preset("  preset:\n    name: <model-name>\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `"<model-name>" is a placeholder`}}},
-		{"deprecated preset warns", preset("  preset:\n    name: phi-2\n"),
-			[]problemWant{{sev: Warning, field: "inference.preset.name", line: 12, msg: `preset "phi-2" is deprecated`}}},
+		{"removed preset", preset("  preset:\n    name: phi-2\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `preset "phi-2" was removed in Kaito v0.8.0; use the Hugging Face id "microsoft/phi-2" instead`}}},
+		{"removed llama 2 preset", preset("  preset:\n    name: llama-2-7b\n    accessMode: private\n    presetOptions:\n      image: myregistry.azurecr.io/llama-2-7b:0.0.1\n"),
+			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `preset "llama-2-7b" was removed in Kaito v0.4.6; use the Hugging Face id "meta-llama/Llama-2-7b-hf" instead`}}},
 		{"gated preset without modelAccessSecret", preset("  preset:\n    name: llama-3.1-8b-instruct\n"),
 			[]problemWant{{sev: Error, field: "inference.preset", line: 11, msg: `preset "llama-3.1-8b-instruct" is a gated model: set presetOptions.modelAccessSecret`}}},
 		{"modelAccessSecret is not a valid name", preset("  preset:\n    name: llama-3.1-8b-instruct\n    presetOptions:\n      modelAccessSecret: HF_TOKEN\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.modelAccessSecret", line: 14, msg: `"HF_TOKEN" is not a valid name`}}},
 		{"modelAccessSecret is a placeholder", preset("  preset:\n    name: llama-3.1-8b-instruct\n    presetOptions:\n      modelAccessSecret: <your-secret>\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.modelAccessSecret", line: 14, msg: `"<your-secret>" is a placeholder`}}},
-		{"private preset without accessMode", preset("  preset:\n    name: llama-2-7b\n    presetOptions:\n      image: myregistry.azurecr.io/llama-2-7b:0.0.1\n"),
-			[]problemWant{{sev: Error, field: "inference.preset", line: 11, msg: `preset "llama-2-7b" has no public image: set accessMode: private and presetOptions.image`}}},
-		{"private preset without image", preset("  preset:\n    name: llama-2-7b\n    accessMode: private\n"),
-			[]problemWant{{sev: Error, field: "inference.preset", line: 11, msg: `preset "llama-2-7b" has no public image`}}},
 		{"accessMode private without image on a public preset", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    accessMode: private\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.accessMode", line: 13, msg: "accessMode private needs presetOptions.image"}}},
 		{"accessMode unknown", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    accessMode: internal\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.accessMode", line: 13, msg: `"internal" is not one of public, private`}}},
-		{"presetOptions.image invalid", preset("  preset:\n    name: llama-2-7b\n    accessMode: private\n    presetOptions:\n      image: MyRegistry.azurecr.io/Llama:1\n"),
+		{"presetOptions.image invalid", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    accessMode: private\n    presetOptions:\n      image: MyRegistry.azurecr.io/Llama:1\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.image", line: 15, msg: `"MyRegistry.azurecr.io/Llama:1" is not a valid image reference`}}},
 		{"imagePullSecrets name invalid", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    presetOptions:\n      imagePullSecrets:\n        - acr-pull\n        - Acr_Pull\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.imagePullSecrets[1]", line: 16, msg: `"Acr_Pull" is not a valid name`}}},
@@ -539,8 +549,8 @@ func TestValidateResource(t *testing.T) {
 	withBypass := func(doc string) string {
 		return strings.Replace(doc, "  name: ws\n", "  name: ws\n  annotations:\n    kaito.sh/bypass-resource-checks: \"True\"\n", 1)
 	}
-	llama13b := strings.Replace(baseInference, "  preset:\n    name: phi-3-mini-4k-instruct\n",
-		"  preset:\n    name: llama-2-13b\n    accessMode: private\n    presetOptions:\n      image: myregistry.azurecr.io/llama-2-13b:0.0.1\n", 1)
+	llama70b := strings.Replace(baseInference, "  preset:\n    name: phi-3-mini-4k-instruct\n",
+		"  preset:\n    name: llama-3.3-70b-instruct\n    presetOptions:\n      modelAccessSecret: hf-token\n", 1)
 	phiMedium := strings.Replace(baseInference, "phi-3-mini-4k-instruct", "phi-3-medium-4k-instruct", 1)
 
 	runValidationCases(t, []validationCase{
@@ -566,19 +576,21 @@ func TestValidateResource(t *testing.T) {
 			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: `unknown GPU instance type "Standard_D4s_v3" (not an Azure GPU VM size: those start with Standard_N)`}}},
 		{"placeholder instanceType", strings.Replace(baseInference, "Standard_NC24ads_A100_v4", "<your-vm-sku>", 1),
 			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: `"<your-vm-sku>" is a placeholder copied from the docs`}}},
-		{"model does not fit one node and cannot span nodes", strings.Replace(phiMedium, "Standard_NC24ads_A100_v4", "Standard_NC6s_v3", 1),
-			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "phi-3-medium-4k-instruct needs 28Gi of GPU memory on at least 1 GPU; one Standard_NC6s_v3 has 16Gi on 1 GPU and phi-3-medium-4k-instruct cannot span nodes: pick a SKU that holds it on one node; SKUs that fit: Standard_NC24ads_A100_v4"}}},
-		{"count × SKU memory below the preset's need", strings.Replace(llama13b, "Standard_NC24ads_A100_v4", "Standard_NC6s_v3", 1),
-			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "llama-2-13b needs 30Gi of GPU memory on at least 2 GPUs; that is 2 × Standard_NC6s_v3 but count is 1: set count to 2"}}},
+		// 26Gi × 1.02 in (16 × 0.84 − 2.3 − 0.19) ÷ 1.05 = 10.43Gi per GPU → 3 GPUs of 1 per node.
+		{"model needs more nodes than count", strings.Replace(phiMedium, "Standard_NC24ads_A100_v4", "Standard_NC6s_v3", 1),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "Kaito's estimator gives microsoft/Phi-3-medium-4k-instruct 3 GPUs of 16Gi (26Gi of weights at max-model-len 2048); that is 3 × Standard_NC6s_v3 but count is 1: set count to 3; SKUs that fit: Standard_NC24ads_A100_v4"}}},
+		// Kaito v0.12.0 sizes llama-3.3-70b-instruct to 3 nodes of one A100 80Gi, whatever count says.
+		{"count below Kaito's estimate", strings.Replace(llama70b, "resource:\n", "resource:\n  count: 2\n", 1),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 7, msg: "that is 3 × Standard_NC24ads_A100_v4 but count is 2: set count to 3"}}},
 		{"fit error becomes a warning when bypassed", withBypass(strings.Replace(phiMedium, "Standard_NC24ads_A100_v4", "Standard_NC6s_v3", 1)),
 			[]problemWant{
 				{sev: Warning, field: `metadata.annotations["kaito.sh/bypass-resource-checks"]`, line: 6, msg: "GPU memory checks are bypassed"},
-				{sev: Warning, field: "resource.instanceType", line: 8, msg: "cannot span nodes: pick a SKU that holds it on one node; SKUs that fit: Standard_NC24ads_A100_v4, Standard_NC40ads_H100_v5, Standard_NC12s_v3 (check bypassed by kaito.sh/bypass-resource-checks)"},
+				{sev: Warning, field: "resource.instanceType", line: 8, msg: "set count to 3; SKUs that fit: Standard_NC24ads_A100_v4, Standard_NC40ads_H100_v5, Standard_NCC40ads_H100_v5 (check bypassed by kaito.sh/bypass-resource-checks)"},
 			}},
 		{"v1alpha1 default instanceType is sized too", strings.Replace(
 			strings.Replace(baseInference, "  instanceType: Standard_NC24ads_A100_v4\n", "", 1),
-			"phi-3-mini-4k-instruct", "falcon-40b-instruct", 1),
-			[]problemWant{{sev: Error, field: "resource.instanceType", line: 5, msg: "falcon-40b-instruct needs 90Gi of GPU memory on at least 2 GPUs; one Standard_NC24ads_A100_v4 has 80Gi"}}},
+			"phi-3-mini-4k-instruct", "qwen2.5-coder-32b-instruct", 1),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 5, msg: "Kaito's estimator gives Qwen/Qwen2.5-Coder-32B-Instruct 2 GPUs of 80Gi (61.03Gi of weights at max-model-len 2048); that is 2 × Standard_NC24ads_A100_v4 but count is 1: set count to 2"}}},
 	})
 }
 
@@ -689,12 +701,15 @@ func TestValidateTuning(t *testing.T) {
 		{"tuning preset unknown", strings.Replace(baseTuningURLs, "phi-3-mini-128k-instruct", "phi-3-mini-128k-instrukt", 1),
 			[]problemWant{{sev: Error, field: "tuning.preset.name", line: 12, msg: `unknown preset "phi-3-mini-128k-instrukt" (did you mean "phi-3-mini-128k-instruct"?)`}}},
 		{"tuning preset without tuning support", strings.Replace(baseTuningURLs, "phi-3-mini-128k-instruct", "deepseek-r1-distill-llama-8b", 1),
-			[]problemWant{{sev: Error, field: "tuning.preset.name", line: 12, msg: `preset "deepseek-r1-distill-llama-8b" does not support tuning`}}},
-		{"tuning an instruct model whose base model tunes", strings.Replace(baseTuningURLs, "phi-3-mini-128k-instruct", "falcon-7b-instruct", 1),
-			[]problemWant{{sev: Error, field: "tuning.preset.name", line: 12, msg: `preset "falcon-7b-instruct" does not support tuning (its base model "falcon-7b" does)`}}},
+			[]problemWant{{sev: Error, field: "tuning.preset.name", line: 12, msg: `Kaito v0.12.0 cannot tune "deepseek-r1-distill-llama-8b"`}}},
+		// Kaito lists tuning parameters for mistral-7b-v0.3 but panics looking up its weights image.
+		{"tuning a preset whose tuning crashes Kaito", strings.Replace(baseTuningURLs, "phi-3-mini-128k-instruct", "mistral-7b", 1),
+			[]problemWant{{sev: Error, field: "tuning.preset.name", line: 12, msg: `Kaito v0.12.0 cannot tune "mistral-7b"`}}},
+		{"tuning a removed preset", strings.Replace(baseTuningURLs, "phi-3-mini-128k-instruct", "falcon-7b", 1),
+			[]problemWant{{sev: Error, field: "tuning.preset.name", line: 12, msg: `preset "falcon-7b" was removed in Kaito v0.11.0`}}},
 		{"tuning preset too big for the SKU", strings.Replace(strings.Replace(baseTuningURLs, "Standard_NC24ads_A100_v4", "Standard_NC6s_v3", 1),
 			"phi-3-mini-128k-instruct", "phi-3-medium-128k-instruct", 1),
-			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "phi-3-medium-128k-instruct needs 28Gi of GPU memory"}}},
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "Kaito's estimator gives microsoft/Phi-3-medium-128k-instruct 3 GPUs of 16Gi (26Gi of weights at max-model-len 2048); one Standard_NC6s_v3 has 16Gi on 1 GPU and microsoft/Phi-3-medium-128k-instruct cannot span nodes: pick a SKU that holds it on one node; SKUs that fit: Standard_NC24ads_A100_v4"}}},
 		{"tuning method missing", strings.Replace(baseTuningURLs, "  method: qlora\n", "", 1),
 			[]problemWant{{sev: Error, field: "tuning.method", line: 10, msg: "a method is required: lora or qlora"}}},
 		{"tuning method unknown", strings.Replace(baseTuningURLs, "method: qlora", "method: full", 1),

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/kaito-sync/kaito-sync/presets"
 )
@@ -17,8 +16,10 @@ func (v *validator) tuning() {
 	if t.Preset == nil {
 		v.errorf("tuning.preset", "a preset to fine-tune is required; `kaito-sync presets` shows which support tuning")
 	} else if m := v.preset("tuning.preset", t.Preset); m != nil {
-		if !m.Tuning {
-			v.errorf("tuning.preset.name", "preset %q does not support tuning%s", m.Name, v.tunableHint(m))
+		if m.Tuning == nil {
+			// Kaito v0.12.0 does not check this: its controller crashes on it (GetTuningParameters
+			// returns nil, or panics for mistral-7b).
+			v.errorf("tuning.preset.name", "Kaito %s cannot tune %q; `kaito-sync presets` shows which presets it can", presets.KaitoVersion, t.Preset.Name)
 		}
 		v.fit(m)
 	}
@@ -42,16 +43,6 @@ func (v *validator) tuning() {
 	} else {
 		v.output("tuning.output", t.Output)
 	}
-}
-
-// tunableHint points at the base model when only it can be tuned (falcon-7b, not -instruct).
-func (v *validator) tunableHint(m *presets.Model) string {
-	if base, ok := strings.CutSuffix(m.Name, "-instruct"); ok {
-		if b, ok := v.cat.Model(base); ok && b.Tuning {
-			return fmt.Sprintf(" (its base model %q does)", base)
-		}
-	}
-	return ""
 }
 
 func (v *validator) dataSource(f string, s *DataSource) {

@@ -18,11 +18,14 @@ func newPresetsCmd() *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "presets",
-		Short: "List the Kaito model presets kaito-sync knows, with what they need",
-		Long: `List the Kaito model presets kaito-sync knows.
+		Short: "List the models of Kaito's catalog kaito-sync knows, with what they need",
+		Long: `List the models of Kaito's catalog (Kaito ` + presets.KaitoVersion + `).
 
-GPUS and GPU MEMORY are the fixed needs of older presets; "by weights" presets are sized from
-WEIGHTS when a workspace is planned, so the node count depends on the SKU and max-model-len.`,
+A workspace names a model by its Hugging Face id (in any case) or by its legacy name. Any other
+Hugging Face id works too: Kaito then sizes it from huggingface.co, which kaito-sync cannot check.
+Kaito estimates the node count from WEIGHTS, the SKU and max-model-len; DISK is the weights volume.
+RUNTIMES: vllm, and transformers where Kaito has parameters for it. NOTES: gated (needs
+presetOptions.modelAccessSecret), the quantization, cuda-toolkit (an init container installs it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			models := presets.Default().Models()
@@ -38,7 +41,11 @@ func newSKUsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "skus",
 		Short: "List the Azure GPU VM sizes kaito-sync knows",
-		Args:  cobra.NoArgs,
+		Long: `List the Azure GPU VM sizes kaito-sync knows: Kaito ` + presets.KaitoVersion + `'s table, and the legacy
+sizes it no longer takes (CUDA compute capability CC below 8.0), which kaito-sync serves on the
+transformers runtime in float16. GPU MEMORY is the total of the VM; NVME: Kaito puts the weights on
+its local NVMe disks.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			skus := presets.Default().SKUs()
 			return writeCatalog(cmd.OutOrStdout(), output, skus, skusTable)
@@ -78,40 +85,42 @@ func writeCatalog[T any](w io.Writer, format string, items []T, table func(io.Wr
 
 func presetsTable(w io.Writer, models []presets.Model) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PRESET\tFAMILY\tGPUS\tGPU MEMORY\tWEIGHTS\tRUNTIMES\tTUNING\tNOTES")
+	fmt.Fprintln(tw, "HUGGING FACE ID\tLEGACY NAME\tWEIGHTS\tDISK\tRUNTIMES\tTUNING\tNOTES")
 	for _, m := range models {
-		gpus := "-"
-		switch {
-		case m.GPUCount > 0:
-			gpus = strconv.Itoa(m.GPUCount)
-		case m.WeightsGiB > 0:
-			gpus = "by weights"
-		}
-		runtimes := make([]string, len(m.Runtimes))
-		for i, r := range m.Runtimes {
-			runtimes[i] = string(r)
+		runtimes := make([]string, 0, 2)
+		for _, r := range m.Runtimes() {
+			runtimes = append(runtimes, string(r))
 		}
 		var notes []string
 		for _, n := range []struct {
 			on   bool
 			text string
-		}{{m.Gated, "gated"}, {m.Private, "private"}, {m.Deprecated, "deprecated"}, {m.MultiNode, "multi-node"}} {
+		}{{m.Gated, "gated"}, {m.QuantMethod != "", m.QuantMethod}, {m.RequiresCUDAToolkit, "cuda-toolkit"}} {
 			if n.on {
 				notes = append(notes, n.text)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Family, gpus, catalogGiB(m.GPUMemoryGiB),
-			catalogGiB(m.WeightsGiB), strings.Join(runtimes, ","), catalogYesNo(m.Tuning), catalogDash(strings.Join(notes, ",")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, catalogDash(strings.Join(m.Aliases, ",")),
+			catalogGiB(m.WeightsGiB), catalogGiB(float64(m.DiskGiB)), strings.Join(runtimes, ","),
+			catalogYesNo(m.Tuning != nil), catalogDash(strings.Join(notes, ",")))
 	}
 	return tw.Flush()
 }
 
 func skusTable(w io.Writer, skus []presets.SKU) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SKU\tGPUS\tGPU\tGPU MEMORY\tALIASES")
+	fmt.Fprintln(tw, "SKU\tGPUS\tGPU\tGPU MEMORY\tCC\tNVME\tNOTES\tALIASES")
 	for _, s := range skus {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", s.Name, s.GPUCount, s.GPUModel, catalogGiB(s.GPUMemoryGiB),
-			catalogDash(strings.Join(s.Aliases, ",")))
+		cc := "-"
+		if s.ComputeCapability > 0 {
+			cc = strconv.FormatFloat(s.ComputeCapability, 'f', 1, 64)
+		}
+		notes := "-"
+		if s.Legacy {
+			notes = "legacy"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.GPUCount, s.GPUModel, catalogGiB(s.GPUMemoryGiB),
+			cc, catalogYesNo(s.NVMe), notes, catalogDash(strings.Join(s.Aliases, ",")))
 	}
 	return tw.Flush()
 }

@@ -75,25 +75,26 @@ func TestPresetsTableContent(t *testing.T) {
 	out, _, err := runCatalogCmd(t, "presets")
 	is.NoErr(err)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	is.Equal(strings.Fields(lines[0]), []string{"PRESET", "FAMILY", "GPUS", "GPU", "MEMORY", "WEIGHTS", "RUNTIMES", "TUNING", "NOTES"})
-	is.Equal(len(lines)-1, len(presets.Default().Models())) // one row per preset
+	is.Equal(strings.Fields(lines[0]), []string{"HUGGING", "FACE", "ID", "LEGACY", "NAME", "WEIGHTS", "DISK", "RUNTIMES", "TUNING", "NOTES"})
+	is.Equal(len(lines)-1, len(presets.Default().Models())) // one row per catalog model
 	rows := map[string][]string{}
 	for i, l := range lines[1:] {
 		f := strings.Fields(l)
 		rows[f[0]] = f
 		if i > 0 {
-			is.True(strings.Fields(lines[i])[0] < f[0]) // sorted by name
+			is.True(strings.ToLower(strings.Fields(lines[i])[0]) < strings.ToLower(f[0])) // sorted by id, ignoring case
 		}
 	}
-	// Columns line up: every row starts its FAMILY column where the header does.
-	col := strings.Index(lines[0], "FAMILY")
+	// Columns line up: every row starts its LEGACY NAME column where the header does.
+	col := strings.Index(lines[0], "LEGACY NAME")
 	for _, l := range lines[1:] {
 		is.True(l[col-1] == ' ' && l[col] != ' ')
 	}
-	is.Equal(rows["phi-4"], []string{"phi-4", "phi4", "1", "40Gi", "27.31Gi", "vllm,transformers", "yes", "-"})
-	is.Equal(rows["llama-3.3-70b-instruct"], []string{"llama-3.3-70b-instruct", "llama3", "by", "weights", "-", "131.42Gi", "vllm,transformers", "no", "gated,multi-node"})
-	is.Equal(rows["llama-2-70b-chat"], []string{"llama-2-70b-chat", "llama2", "8", "192Gi", "-", "transformers", "no", "private,multi-node"})
-	is.Equal(rows["phi-2"][7], "deprecated")
+	is.Equal(rows["microsoft/phi-4"], []string{"microsoft/phi-4", "phi-4", "27.31Gi", "107Gi", "vllm,transformers", "yes", "-"})
+	is.Equal(rows["meta-llama/Llama-3.3-70B-Instruct"], []string{"meta-llama/Llama-3.3-70B-Instruct", "llama-3.3-70b-instruct", "131.42Gi", "211Gi", "vllm,transformers", "no", "gated"})
+	is.Equal(rows["microsoft/Phi-4-mini-instruct"][4:6], []string{"vllm", "yes"})
+	is.Equal(rows["Qwen/Qwen3-8B-AWQ"], []string{"Qwen/Qwen3-8B-AWQ", "-", "5.68Gi", "85Gi", "vllm", "no", "awq"})
+	is.Equal(rows["deepseek-ai/DeepSeek-V4-Pro"][6], "fp8,cuda-toolkit")
 }
 
 func TestSKUsTableContent(t *testing.T) {
@@ -101,14 +102,16 @@ func TestSKUsTableContent(t *testing.T) {
 	out, _, err := runCatalogCmd(t, "skus")
 	is.NoErr(err)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	is.Equal(strings.Fields(lines[0]), []string{"SKU", "GPUS", "GPU", "GPU", "MEMORY", "ALIASES"})
+	is.Equal(strings.Fields(lines[0]), []string{"SKU", "GPUS", "GPU", "GPU", "MEMORY", "CC", "NVME", "NOTES", "ALIASES"})
 	is.Equal(len(lines)-1, len(presets.Default().SKUs()))
-	is.True(strings.Contains(out, "\nStandard_ND96asr_v4 "))
+	rows := map[string]string{}
 	for _, l := range lines[1:] {
-		if strings.HasPrefix(l, "Standard_ND96asr_v4 ") {
-			is.Equal(strings.Fields(l), []string{"Standard_ND96asr_v4", "8", "A100", "320Gi", "Standard_ND96asr_A100_v4"})
-		}
+		rows[strings.Fields(l)[0]] = strings.Join(strings.Fields(l), " ")
 	}
+	is.Equal(rows["Standard_ND96asr_A100_v4"], "Standard_ND96asr_A100_v4 8 NVIDIA A100 320Gi 8.0 no - Standard_ND96asr_v4")
+	is.Equal(rows["Standard_NC24ads_A100_v4"], "Standard_NC24ads_A100_v4 1 NVIDIA A100 80Gi 8.0 yes - -")
+	is.Equal(rows["Standard_NC6s_v3"], "Standard_NC6s_v3 1 NVIDIA V100 16Gi 7.0 no legacy -")
+	is.Equal(rows["Standard_NG32ads_V620_v1"], "Standard_NG32ads_V620_v1 1 AMD Radeon PRO V620 32Gi - no - -")
 }
 
 func TestCatalogJSONAndYAML(t *testing.T) {

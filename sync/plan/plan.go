@@ -546,8 +546,8 @@ func nodesOf(ws *workspaces.Workspace, cat *presets.Catalog) *Nodes {
 		n.GPUMemoryGiB = sku.GPUMemoryGiB
 	}
 	if n.GPUsPerNode == 0 {
-		if m, ok := cat.Model(ws.PresetName()); ok {
-			n.GPUsPerNode = max(m.GPUCount, 1)
+		if _, err := cat.Resolve(ws.PresetName()); err == nil {
+			n.GPUsPerNode = 1 // presets have no GPU count of their own since Kaito v0.11.0
 		}
 	}
 	return n

@@ -146,8 +146,8 @@ func TestGPUSKUChange(t *testing.T) {
 	is.NoErr(err)
 	ws := p.Workspaces[0]
 	is.Equal(ws.Nodes.Pool, PoolReplace)
-	is.Equal(*ws.Nodes.Before, Nodes{InstanceType: v100, Count: 1, GPUsPerNode: 1, GPUModel: "V100", GPUMemoryGiB: 16})
-	is.Equal(*ws.Nodes.After, Nodes{InstanceType: v100x2, Count: 1, GPUsPerNode: 2, GPUModel: "V100", GPUMemoryGiB: 32})
+	is.Equal(*ws.Nodes.Before, Nodes{InstanceType: v100, Count: 1, GPUsPerNode: 1, GPUModel: "NVIDIA V100", GPUMemoryGiB: 16})
+	is.Equal(*ws.Nodes.After, Nodes{InstanceType: v100x2, Count: 1, GPUsPerNode: 2, GPUModel: "NVIDIA V100", GPUMemoryGiB: 32})
 	is.Equal(p.GPU, GPUTotals{NodesBefore: 1, NodesAfter: 1, GPUsBefore: 1, GPUsAfter: 2, MemoryGiBBefore: 16, MemoryGiBAfter: 32, PoolsCreate: 1, PoolsDelete: 1})
 	var out bytes.Buffer
 	is.NoErr(WriteText(&out, p))
