@@ -16,7 +16,7 @@ var (
 	livePhi3     = strings.Replace(phi3, "name: phi-3\n  namespace: team-a", "name: workspace-phi-3-mini\n  namespace: default", 1)
 	liveQwen     = strings.Replace(phi3, "name: phi-3\n  namespace: team-a", "name: qwen-coder\n  namespace: dev-tools", 1)
 	liveAdapters = strings.Replace(phi3, "name: phi-3\n  namespace: team-a", "name: phi-3-adapters\n  namespace: adapters", 1)
-	liveTuning   = strings.Replace(tuning, "name: tune\n  namespace: team-a", "name: workspace-tuning-phi-3-lora\n  namespace: tuning", 1)
+	liveTuning   = strings.Replace(tuning, "name: tune\n  namespace: team-a", "name: workspace-tuning-falcon-7b\n  namespace: tuning", 1)
 )
 
 // liveWorkspace is a workspace of live.yaml: its file and the objects applied for it.
@@ -34,7 +34,7 @@ var (
 		"ConfigMap/dev-tools/qwen-coder-inference-params"}}
 	wsAdapters = liveWorkspace{"adapters/phi-3-adapters", liveAdapters, []string{"Service/adapters/phi-3-adapters", "StatefulSet/adapters/phi-3-adapters",
 		"PersistentVolumeClaim/adapters/legal-adapter"}}
-	wsTuning = liveWorkspace{"tuning/workspace-tuning-phi-3-lora", liveTuning, []string{"Job/tuning/workspace-tuning-phi-3-lora", "ConfigMap/tuning/phi-3-lora-params",
+	wsTuning = liveWorkspace{"tuning/workspace-tuning-falcon-7b", liveTuning, []string{"Job/tuning/workspace-tuning-falcon-7b", "ConfigMap/tuning/falcon-7b-lora-params",
 		"PersistentVolumeClaim/tuning/tuning-input", "PersistentVolumeClaim/tuning/tuning-output"}}
 )
 
@@ -57,7 +57,7 @@ func TestTrimKeepsReports(t *testing.T) {
 		phi3STS  = "StatefulSet/default/workspace-phi-3-mini"
 		phi3Pod  = "Pod/default/workspace-phi-3-mini-0"
 		deploy   = "Deployment/default/workspace-phi-3-mini-deploy"
-		job      = "Job/tuning/workspace-tuning-phi-3-lora"
+		job      = "Job/tuning/workspace-tuning-falcon-7b"
 		qwenSvc  = "Service/dev-tools/qwen-coder"
 		tuningIn = "PersistentVolumeClaim/tuning/tuning-input"
 	)

@@ -91,7 +91,7 @@ func TestTrim(t *testing.T) {
 			dropped: []string{"metadata.managedFields", "spec.template", "spec.strategy", "spec.selector", "spec.revisionHistoryLimit"},
 		},
 		{
-			kind: "Job", key: "Job/tuning/workspace-tuning-phi-3-lora",
+			kind: "Job", key: "Job/tuning/workspace-tuning-falcon-7b",
 			spec:    []string{"completions", "parallelism"},
 			kept:    []string{"spec.parallelism", "spec.completions", "status.startTime", "status.conditions", "status.succeeded", "status"},
 			dropped: []string{"metadata.managedFields", "spec.template", "spec.selector", "spec.backoffLimit", "spec.completionMode"},

@@ -115,7 +115,7 @@ func TestPlanExitCodes(t *testing.T) {
 	}{
 		{"no change", []string{"--base", c[0], "--head", c[1], "--path", "ws"}, 0, []string{"0 to add, 0 to change, 0 to remove, 1 unchanged"}, ""},
 		{"adapter added", []string{"--base", c[0], "--head", c[2], "--path", "ws"}, 1,
-			[]string{"changed default/workspace-phi-3-mini (ws/phi.yaml)", "inference.adapters", "+            - --enable-lora"}, ""},
+			[]string{"changed default/workspace-phi-3-mini (ws/phi.yaml)", "inference.adapters", "+        - name: puller-phi-3-adapter"}, ""},
 		{"branch and HEAD~", []string{"--base", "HEAD~3", "--head", "main", "--path", "ws"}, 2, []string{"ws/phi.yaml:6:3"}, ""},
 		{"invalid head", []string{"--base", c[0], "--head", c[3], "--path", "ws"}, 2,
 			[]string{`ws/phi.yaml:6:3: default/workspace-phi-3-mini: resource.instancetype: unknown field "instancetype"`, "1 invalid"}, ""},

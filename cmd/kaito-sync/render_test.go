@@ -26,7 +26,7 @@ func TestRenderPrintsObjects(t *testing.T) {
 	code, out, errOut := runCLI("render", "--commit", "0123abcd", examples)
 	is.Equal(code, exitOK)
 	is.Equal(errOut, "")
-	is.Equal(workloads(out), 11) // one workload per example workspace
+	is.Equal(workloads(out), 12) // one workload per example workspace
 	is.True(strings.HasPrefix(out, "---\napiVersion: v1\nkind: Service\n"))
 	is.True(strings.Contains(out, "kaito-sync/source-commit: 0123abcd\n"))
 	is.True(strings.Contains(out, "kaito-sync/source-path: ../../examples/workspaces/inference/phi-3-mini.yaml\n"))
@@ -59,7 +59,7 @@ func TestRenderJSON(t *testing.T) {
 		kinds = append(kinds, it.Kind+"/"+it.Metadata.Name)
 	}
 	is.Equal(kinds, []string{
-		"ConfigMap/workspace-tuning-phi-3-tuning-config", "Job/workspace-tuning-phi-3", // default/…
+		"ConfigMap/qlora-params-template", "Job/workspace-tuning-phi-3", // default/…: Kaito's default QLoRA config
 		"ConfigMap/phi-3-lora-params", "PersistentVolumeClaim/tuning-input", "PersistentVolumeClaim/tuning-output",
 		"Job/workspace-tuning-phi-3-lora", // tuning/…
 	})
@@ -73,7 +73,7 @@ func TestRenderOutBuildsWithKustomize(t *testing.T) {
 	code, out, _ := runCLI("render", "--commit", "0123abcd", "--out", dir, examples)
 	is.Equal(code, exitOK)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	is.Equal(len(lines), 11)
+	is.Equal(len(lines), 12)
 
 	code, printed, _ := runCLI("render", "--commit", "0123abcd", examples)
 	is.Equal(code, exitOK)
@@ -90,7 +90,7 @@ func TestRenderOutBuildsWithKustomize(t *testing.T) {
 	is.NoErr(err)
 	is.Equal(string(normalized), printed)
 
-	_, err = os.Stat(filepath.Join(dir, "bases", "inference.phi3.vllm", "kustomization.yaml"))
+	_, err = os.Stat(filepath.Join(dir, "default", "workspace-phi-3-mini", "statefulset-workspace-phi-3-mini.yaml")) // one file per object
 	is.NoErr(err)
 }
 
