@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/status"
 	"github.com/kaito-sync/kaito-sync/sync/source"
 )
@@ -27,8 +28,8 @@ func Readme(rep *status.Report, link LinkFunc) []byte {
 	b.WriteString("<!-- Written by kaito-sync; every change here is overwritten. -->\n\n")
 	fmt.Fprintf(&b, "![%s](%s)\n\n", summary(rep), SVGFile)
 	commit := source.ShortCommit(rep.SourceCommit)
-	fmt.Fprintf(&b, "As of %s, source commit %s: %s.\n\n",
-		rep.UpdatedAt.UTC().Format("2006-01-02 15:04:05 MST"), mdLink("`"+commit+"`", commitLink(link, rep.SourceCommit)), summary(rep))
+	fmt.Fprintf(&b, "As of %s, source commit %s: %s. Workloads as Kaito %s creates them.\n\n",
+		rep.UpdatedAt.UTC().Format("2006-01-02 15:04:05 MST"), mdLink("`"+commit+"`", commitLink(link, rep.SourceCommit)), summary(rep), presets.KaitoVersion)
 
 	if len(rep.Workspaces) == 0 {
 		b.WriteString("No workspaces.\n\n")
