@@ -231,6 +231,38 @@ func TestApplyRecreates(t *testing.T) {
 	is.True(again.UID != after.UID)
 }
 
+// A StatefulSet refuses a new serviceName in place: the manager recreates it, as it does when a
+// workspace rendered by an older kaito-sync (no headless Service name) is rendered again.
+func TestApplyRecreatesAStatefulSet(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	m := newManager(t, Options{})
+	sts := func(serviceName string) *unstructured.Unstructured {
+		return obj(t, `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: ws, namespace: `+ns+`}
+spec:
+  replicas: 1
+  serviceName: "`+serviceName+`"
+  selector: {matchLabels: {app: ws}}
+  template:
+    metadata: {labels: {app: ws}}
+    spec:
+      containers: [{name: c, image: registry.example/app:1}]
+`)
+	}
+	old := sts("")
+	cs := m.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{old}})
+	is.Equal(actions(cs), "StatefulSet/ws=created")
+	waitCached(t, m, old)
+	cs = m.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{sts("ws-headless")}})
+	is.Equal(actions(cs), "StatefulSet/ws=recreated")
+	live, err := env.Client.AppsV1().StatefulSets(ns).Get(ctx, "ws", metav1.GetOptions{})
+	is.NoErr(err)
+	is.Equal(live.Spec.ServiceName, "ws-headless")
+}
+
 func TestDeleteOnlyWhatItOwns(t *testing.T) {
 	is := is.New(t)
 	ctx := context.Background()
