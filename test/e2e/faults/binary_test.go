@@ -107,7 +107,7 @@ func writeFile(t *testing.T, name, content string) string {
 // slowProxy forwards TCP connections to target and holds each chunk the client sends for delay,
 // returning its address. Through it kaito-sync's requests reach the API server slowly, so a kill
 // lands in the middle of its apply however fast the apply has become (32 objects at a time, one
-// HTTP/2 connection: 80 objects take milliseconds).
+// HTTP/2 connection: 120 objects take milliseconds).
 func slowProxy(t *testing.T, target string, delay time.Duration) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -193,8 +193,8 @@ func TestKaitoSyncKilledMidSync(t *testing.T) {
 	is.NoErr(first.cmd.Process.Kill()) // SIGKILL: no cleanup, no graceful shutdown
 	is.True(first.wait(t, time.Minute) != nil)
 	before := f.objects()
-	t.Logf("killed with %d of %d objects applied", len(before), 2*n)
-	is.True(len(before) < 2*n) // killed mid-apply
+	t.Logf("killed with %d of %d objects applied", len(before), perWorkspace*n)
+	is.True(len(before) < perWorkspace*n) // killed mid-apply
 
 	t0 := time.Now()
 	second := startKaitoSync(t, nil, append(args, "--kubeconfig", env.Kubeconfig, "--once")...)
@@ -204,7 +204,7 @@ func TestKaitoSyncKilledMidSync(t *testing.T) {
 	is.True(strings.Contains(out, "40 workspaces valid, 0 invalid"))
 	is.True(!strings.Contains(out, " deleted")) // nothing pruned
 	after := f.objects()
-	is.Equal(len(after), 2*n) // each workspace once
+	is.Equal(keys(after), objectsOf(seq("ws", n)...)) // each workspace once
 	f.sameObjects(before, "after the restart")
 }
 

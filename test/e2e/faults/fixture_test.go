@@ -162,6 +162,31 @@ func (f *fixture) sameObjects(want map[string]types.UID, what string) {
 	}
 }
 
+// perWorkspace is how many objects a quick-start workspace makes, as Kaito v0.12.0's operator
+// creates them: the Service, the headless Service and the StatefulSet (objectsOf).
+const perWorkspace = 3
+
+// objectsOf returns the keys objects() gives a quick-start workspace's objects, for workspaces
+// names, sorted.
+func objectsOf(names ...string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, "Service/"+n, "Service/"+n+"-headless", "StatefulSet/"+n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// keys lists objs' keys, sorted.
+func keys(objs map[string]types.UID) []string { return slices.Sorted(maps.Keys(objs)) }
+
+// forget removes the objects of workspaces names from objs: what a prune is expected to delete.
+func forget(objs map[string]types.UID, names ...string) {
+	for _, k := range objectsOf(names...) {
+		delete(objs, k)
+	}
+}
+
 // names lists the workspaces (StatefulSets) present.
 func names(objs map[string]types.UID) []string {
 	var out []string

@@ -56,7 +56,12 @@ func TestVerifyCommits(t *testing.T) {
 		is := is.New(t)
 		push(gitserver.Change{Files: f.files("ws-d"), SignKey: release, Message: "reviewed"})
 		res := f.syncOK()
-		is.Equal(res.Changes.Count(apply.Deleted), 2) // ws-b, now that a trusted commit removes it
-		is.Equal(names(f.objects()), []string{"ws-a", "ws-c", "ws-d"})
+		is.Equal(res.Changes.Count(apply.Deleted), perWorkspace) // ws-b, now that a trusted commit removes it
+		for _, c := range res.Changes.Entries {
+			if c.Action == apply.Deleted {
+				is.Equal(c.Workspace, f.ns+"/ws-b")
+			}
+		}
+		is.Equal(keys(f.objects()), objectsOf("ws-a", "ws-c", "ws-d"))
 	})
 }
