@@ -93,10 +93,14 @@ func TestTwoReplicasOneLeader(t *testing.T) {
 
 	t.Run("only the leader syncs and applies", func(t *testing.T) {
 		is := is.New(t)
-		is.Equal(lead.value(created), 2.0) // the Service and the StatefulSet
+		is.Equal(lead.value(created), 3.0) // the Service, the headless Service and the StatefulSet
 		is.Equal(lead.value(revision(c1)), 1.0)
 		_, err := env.Client.AppsV1().StatefulSets(ns).Get(ctx, "phi-3", metav1.GetOptions{})
 		is.NoErr(err)
+		for _, svc := range []string{"phi-3", "phi-3-headless"} {
+			_, err := env.Client.CoreV1().Services(ns).Get(ctx, svc, metav1.GetOptions{})
+			is.NoErr(err)
+		}
 		for _, r := range []*replica{lead, follow} { // a follower is ready too: it takes over at once
 			for _, probe := range []string{"/healthz", "/readyz"} {
 				resp, err := http.Get(r.metrics + probe)
@@ -126,7 +130,7 @@ func TestTwoReplicasOneLeader(t *testing.T) {
 		is.True(takeover < 10*time.Second)
 		is.Equal(follow.value(created), 0.0)    // nothing created again
 		is.Equal(follow.value(configured), 0.0) // nor rewritten
-		is.Equal(follow.value(unchanged), 2.0)
+		is.Equal(follow.value(unchanged), 3.0)  // the leader's three objects
 	})
 
 	t.Run("the next push is applied by the new leader, and its status committed once", func(t *testing.T) {
