@@ -3,6 +3,7 @@ package syncloop
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -24,8 +25,8 @@ import (
 // names, so whichever runs second (or again, with -count) finds the first one's objects as its own.
 var examplesRoot = apply.RootID("examples")
 
-// renderExamples renders every example workspace with its companions.
-func renderExamples(t *testing.T) ([]apply.Workspace, []*workspaces.Workspace) {
+// renderExamples renders every example workspace with its companions, with opts.
+func renderExamples(t *testing.T, opts render.Options) ([]apply.Workspace, []*workspaces.Workspace) {
 	t.Helper()
 	set, err := workspaces.Load(os.DirFS("../../../examples/workspaces"), ".", workspaces.Options{})
 	if err != nil {
@@ -40,7 +41,7 @@ func renderExamples(t *testing.T) ([]apply.Workspace, []*workspaces.Workspace) {
 	for _, c := range set.Companions {
 		comps[c.Key()] = c
 	}
-	r := render.New(cat)
+	r := render.NewWithOptions(cat, opts)
 	var out []apply.Workspace
 	for _, ws := range set.Valid() {
 		var cs []*workspaces.Companion
@@ -58,11 +59,12 @@ func renderExamples(t *testing.T) ([]apply.Workspace, []*workspaces.Workspace) {
 	return out, set.Valid()
 }
 
-// TestExamplesAcceptedByTheAPIServer sends every rendered object of the examples through the real
+// TestExamplesAcceptedByTheAPIServer sends every rendered object of the examples, as Kaito's
+// operator creates them (node-label terms, weights on the NVMe StorageClass), through the real
 // kube-apiserver's validation and defaulting (server-side dry run): nothing is persisted.
 func TestExamplesAcceptedByTheAPIServer(t *testing.T) {
 	is := is.New(t)
-	rendered, _ := renderExamples(t)
+	rendered, _ := renderExamples(t, render.KaitoDefaults)
 	m, err := apply.New(env.Config, apply.Options{Root: examplesRoot, DryRun: true})
 	is.NoErr(err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -77,25 +79,31 @@ func TestExamplesAcceptedByTheAPIServer(t *testing.T) {
 	is.True(len(cs.Entries) >= 20)
 }
 
-// TestExamplesRunOnGPUNodes applies the examples for real, gives each workspace kwok GPU nodes
-// shaped like its SKU and labelled by its selector, and waits for every inference workload to be
-// Ready and the URL-fed tuning Job to complete.
+// TestExamplesRunOnGPUNodes applies the examples for real, as `kaito-sync sync --provisioner aks`
+// renders them on a cluster without Kaito's NVMe StorageClass (the test cluster has none: weights on
+// an emptyDir), gives each workspace kwok GPU nodes shaped like its SKU, labelled by its selector
+// and, when it names an instanceType, with the kaito.sh/workspace labels the AKS provisioner puts
+// on its pools (which its pods require), and waits for every inference workload to be Ready and
+// the URL-fed tuning Job to complete.
 func TestExamplesRunOnGPUNodes(t *testing.T) {
 	is := is.New(t)
 	ctx := context.Background()
-	rendered, wss := renderExamples(t)
+	rendered, wss := renderExamples(t, render.Options{ProvisionedNodeLabels: true})
 	cat := presets.Default()
 	for _, ws := range wss {
 		gpus, instanceType := 1, ws.InstanceType()
+		labels := maps.Clone(ws.Resource.LabelSelector.MatchLabels)
 		if sku, ok := cat.SKU(instanceType); ok {
 			gpus = sku.GPUCount
+			labels[render.LabelWorkspace] = ws.Metadata.Name
+			labels[render.LabelWorkspaceNamespace] = ws.Metadata.Namespace
 		}
 		for i := range ws.NodeCount() {
 			name := fmt.Sprintf("ex-%s-%d", ws.Metadata.Name, i)
 			if i < len(ws.Resource.PreferredNodes) {
 				name = ws.Resource.PreferredNodes[i]
 			}
-			addGPUNode(t, name, instanceType, gpus, ws.Resource.LabelSelector.MatchLabels)
+			addGPUNode(t, name, instanceType, gpus, labels)
 		}
 	}
 	m, err := apply.New(env.Config, apply.Options{Root: examplesRoot})

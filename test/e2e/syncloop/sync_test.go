@@ -127,10 +127,17 @@ func TestPushToRunningAndBack(t *testing.T) {
 		f.push(map[string]string{"workspaces/phi-3.yaml": phi3}, "add phi-3")
 		res := f.sync()
 		is.True(!res.Failed())
-		is.Equal(res.Changes.Count(apply.Created), 2) // Service and StatefulSet
+		is.Equal(res.Changes.Count(apply.Created), 3) // Service, headless Service and StatefulSet
 		f.waitReady("phi-3")
-		_, err := env.Client.CoreV1().Services(f.ns).Get(context.Background(), "phi-3", metav1.GetOptions{})
+		svc, err := env.Client.CoreV1().Services(f.ns).Get(context.Background(), "phi-3", metav1.GetOptions{})
 		is.NoErr(err)
+		is.Equal(svc.Spec.Selector["statefulset.kubernetes.io/pod-name"], "phi-3-0") // the server on pod -0
+		headless, err := env.Client.CoreV1().Services(f.ns).Get(context.Background(), "phi-3-headless", metav1.GetOptions{})
+		is.NoErr(err)
+		is.Equal(headless.Spec.ClusterIP, "None")
+		s, err := f.statefulSet("phi-3")
+		is.NoErr(err)
+		is.Equal(s.Spec.ServiceName, "phi-3-headless") // it names the pods
 	})
 
 	var uid string
@@ -203,7 +210,12 @@ func TestPushToRunningAndBack(t *testing.T) {
 		}
 		res := f.sync()
 		is.True(!res.Failed())
-		is.Equal(res.Changes.Count(apply.Deleted), 2)
+		is.Equal(res.Changes.Count(apply.Deleted), 3) // phi-3's Service, headless Service and StatefulSet
+		for _, c := range res.Changes.Entries {
+			if c.Action == apply.Deleted {
+				is.Equal(c.Workspace, f.ns+"/phi-3")
+			}
+		}
 		_, err := f.statefulSet("phi-3")
 		is.True(apierrors.IsNotFound(err))
 		_, err = f.statefulSet("phi-3-b")
