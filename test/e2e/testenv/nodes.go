@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ type GPUNode struct {
 	Name         string            // required
 	InstanceType string            // VM size, e.g. Standard_NC24ads_A100_v4 (label node.kubernetes.io/instance-type)
 	GPUs         int               // nvidia.com/gpu capacity and allocatable; 0 makes a CPU node
-	GPUModel     string            // optional, label nvidia.com/gpu.product
+	GPUModel     string            // optional, label nvidia.com/gpu.product ("NVIDIA A100" → "NVIDIA-A100", as GPU feature discovery writes it)
 	AgentPool    string            // labels kubernetes.azure.com/agentpool and agentpool; default Name
 	Labels       map[string]string // more labels, e.g. kaito.sh/workspace, the workspace's labelSelector
 	SKUTaint     bool              // add sku=gpu:NoSchedule, as on Kaito-created AKS GPU pools
@@ -66,7 +67,8 @@ func (g GPUNode) Node() *corev1.Node {
 		labels[LabelInstanceType] = g.InstanceType
 	}
 	if g.GPUModel != "" {
-		labels[LabelGPUProduct] = g.GPUModel
+		// A label value has no spaces: GPU feature discovery writes the product name with dashes.
+		labels[LabelGPUProduct] = strings.ReplaceAll(g.GPUModel, " ", "-")
 	}
 	for k, v := range g.Labels {
 		labels[k] = v
