@@ -66,7 +66,7 @@ func TestSlowCreateMakesOnePool(t *testing.T) {
 	is := is.New(t)
 	f := newFixture(t, akstest.Options{CreateTime: 8 * time.Second})
 	r := f.reconciler(t.Context())
-	f.push(map[string]string{"workspaces/phi-3.yaml": workspaceYAML(2)}, "add phi-3")
+	f.push(map[string]string{"workspaces/phi-3.yaml": countedYAML(2)}, "add phi-3") // two pods on two nodes
 	t0 := time.Now()
 	syncs := 0
 	_, st := f.syncUntil(r, "ResourceReady after a slow create", func(st provision.NodeState) bool {

@@ -47,11 +47,27 @@ resource:
       apps: NAMESPACE
 inference:
   preset:
-    name: phi-3-mini-4k-instruct
+    name: PRESET
 `
 
-func workspaceYAML(count int) string {
-	return strings.Replace(workspace, "COUNT", fmt.Sprint(count), 1)
+// Presets the fixture's workspace serves. Kaito v0.12.0's node estimator gives a catalogued
+// preset the nodes its size needs, whatever resource.count says (phi-3-mini: one A100 node); a
+// Hugging Face id outside the catalog has no size to estimate from, so its count stands: the
+// workload runs one pod per node counted, over Ray.
+const (
+	phi3Mini     = "phi-3-mini-4k-instruct"
+	uncatalogued = "Qwen/Qwen2.5-72B-Instruct"
+)
+
+// workspaceYAML is the workspace phi-3 asking for count nodes, serving phi-3-mini.
+func workspaceYAML(count int) string { return workspaceOf(phi3Mini, count) }
+
+// countedYAML is the workspace phi-3 serving an uncatalogued model on count nodes: the pool and
+// the workload both follow the count.
+func countedYAML(count int) string { return workspaceOf(uncatalogued, count) }
+
+func workspaceOf(preset string, count int) string {
+	return strings.NewReplacer("COUNT", fmt.Sprint(count), "PRESET", preset).Replace(workspace)
 }
 
 // fixture is one test's Git repository, namespace, cloud and reconciler.

@@ -16,7 +16,8 @@ import (
 func ready(st provision.NodeState) bool { return st.Ready }
 
 // The whole path: workspace pushed → pool created → nodes Ready → pods Ready; count changed →
-// pool scaled and workload recreated; file broken → pool kept; file deleted → pool deleted.
+// pool scaled and workload recreated; file broken → pool kept; file deleted → pool deleted. The
+// model is one Kaito's node estimator cannot size (countedYAML), so the count is what it runs on.
 func TestPoolFollowsTheWorkspace(t *testing.T) {
 	f := newFixture(t, akstest.Options{CreateTime: 2 * time.Second, DeleteTime: 500 * time.Millisecond})
 	r := f.reconciler(t.Context())
@@ -24,7 +25,7 @@ func TestPoolFollowsTheWorkspace(t *testing.T) {
 	t.Run("push count 2: one pool of 2, two GPU nodes, inference Ready", func(t *testing.T) {
 		is := is.New(t)
 		t0 := time.Now()
-		f.push(map[string]string{"workspaces/phi-3.yaml": workspaceYAML(2)}, "add phi-3")
+		f.push(map[string]string{"workspaces/phi-3.yaml": countedYAML(2)}, "add phi-3")
 		res := f.sync(r)
 		is.True(!res.Failed())
 		st := res.Nodes[f.key()]
@@ -48,7 +49,7 @@ func TestPoolFollowsTheWorkspace(t *testing.T) {
 		before, err := f.statefulSet()
 		is.NoErr(err)
 		t0 := time.Now()
-		f.push(map[string]string{"workspaces/phi-3.yaml": workspaceYAML(3)}, "three replicas")
+		f.push(map[string]string{"workspaces/phi-3.yaml": countedYAML(3)}, "three replicas")
 		res := f.sync(r)
 		is.True(!res.Failed())
 		is.Equal(res.Changes.Count(apply.Recreated), 1)
