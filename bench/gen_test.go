@@ -67,7 +67,10 @@ func TestSyncSmallFleet(t *testing.T) {
 	res, err := rec.SyncOnce(context.Background())
 	is.NoErr(err)
 	is.True(!res.Failed())
-	is.True(res.Changes.Count(apply.Created) >= 20)
+	objs, err := RenderFleet(files, "c0ffee")
+	is.NoErr(err)
+	is.True(len(objs) >= 3*10)                            // each inference workspace: Service, headless Service, StatefulSet
+	is.Equal(res.Changes.Count(apply.Created), len(objs)) // every object of the fleet, once
 	res, err = rec.SyncOnce(context.Background())
 	is.NoErr(err)
 	is.Equal(res.Changes.Count(apply.Created), 0)
