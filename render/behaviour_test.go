@@ -362,22 +362,29 @@ func TestParallelismFollowsTheModelSize(t *testing.T) {
 	}
 }
 
-// Kaito replaces resource.count with its node estimate for a preset (status.targetNodeCount), and
-// keeps it for a template.
-func TestReplicasAreKaitosEstimate(t *testing.T) {
+// NodeCount is what the provisioner, the status and plan use: Kaito's estimate for vLLM, the count
+// for transformers (V100 here) and templates, one for tuning.
+func TestNodeCount(t *testing.T) {
 	tests := []struct {
-		name, from, to string
-		want           int64
+		name string
+		doc  string
+		want int
 	}{
-		{"count 5 of a model one GPU holds", "resource:\n", "resource:\n  count: 5\n", 1},
-		{"count 2 of a 70B on 1 × A100: three nodes", "phi-3-mini-4k-instruct", "llama-3.3-70b-instruct\n    presetOptions:\n      modelAccessSecret: hf-token", 3},
+		{"vLLM 70B, count 2 on 1 × A100", strings.NewReplacer("resource:\n", "resource:\n  count: 2\n",
+			"phi-3-mini-4k-instruct", "llama-3.3-70b-instruct\n    presetOptions:\n      modelAccessSecret: hf-token").Replace(phi3Mini), 3},
+		{"vLLM, count 5 of a small model", strings.Replace(phi3Mini, "resource:\n", "resource:\n  count: 5\n", 1), 1},
+		{"transformers keeps the count", strings.NewReplacer("resource:\n", "resource:\n  count: 2\n",
+			"Standard_NC24ads_A100_v4", "Standard_NC6s_v3").Replace(phi3Mini), 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
-			res := renderYAML(t, strings.Replace(phi3Mini, tt.from, tt.to, 1))
-			n, _, _ := unstructured.NestedInt64(find(res, "StatefulSet", "chat").Object, "spec", "replicas")
-			is.Equal(n, tt.want)
+			l := loadYAML(t, tt.doc)[0]
+			is.Equal(NodeCount(presets.Default(), l.ws), tt.want)
+			if sts := find(renderYAML(t, tt.doc), "StatefulSet", "chat"); sts != nil {
+				n, _, _ := unstructured.NestedInt64(sts.Object, "spec", "replicas")
+				is.Equal(int(n), tt.want) // the StatefulSet runs as many
+			}
 		})
 	}
 }

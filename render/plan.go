@@ -110,20 +110,39 @@ func newInput(cat *presets.Catalog, opts Options, ws *workspaces.Workspace, comp
 			return nil, err
 		}
 	}
-	in.nodes = ws.NodeCount()
+	in.nodes = in.targetNodes()
 	if in.nodes < 1 {
-		in.nodes = 1
-	}
-	if ws.Inference != nil && in.model != nil && in.gpu.memoryGiB > 0 {
-		// Kaito replaces the requested count with its estimate (status.targetNodeCount); its
-		// estimator always assumes a context of 2048 tokens.
-		n, err := presets.EstimateNodes(*in.model, in.gpu.count, in.gpu.memoryGiB, in.nodes, 0)
+		n, err := presets.EstimateNodes(*in.model, in.gpu.count, in.gpu.memoryGiB, ws.NodeCount(), 0)
 		if err != nil {
 			return nil, err
 		}
 		in.nodes = n
 	}
 	return in, nil
+}
+
+// targetNodes is the node count Kaito gives the workload (its status.targetNodeCount): 1 for
+// tuning; for a preset on vLLM with a known SKU, 0, meaning Kaito's node estimate, which replaces
+// resource.count; else resource.count, at least 1. Kaito's estimator assumes a context of 2048 tokens.
+func (in *input) targetNodes() int {
+	if in.ws.Tuning != nil {
+		return 1
+	}
+	if in.model != nil && in.runtime == presets.RuntimeVLLM && in.gpu.memoryGiB > 0 {
+		return 0
+	}
+	return max(in.ws.NodeCount(), 1)
+}
+
+// NodeCount is the number of nodes Kaito runs ws on (targetNodes, with the estimate made), for the
+// provisioner, the status and plan; resource.count (at least 1) when the workspace cannot be
+// rendered.
+func NodeCount(cat *presets.Catalog, ws *workspaces.Workspace) int {
+	in, err := newInput(cat, Options{}, ws, nil)
+	if err != nil {
+		return max(ws.NodeCount(), 1)
+	}
+	return in.nodes
 }
 
 // chooseRuntime picks the inference engine: the kaito.sh/runtime annotation, else vLLM; GPUs below

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kaito-sync/kaito-sync/presets"
+	"github.com/kaito-sync/kaito-sync/render"
 	ksync "github.com/kaito-sync/kaito-sync/sync"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/workspaces"
@@ -104,12 +105,12 @@ func describe(ws *workspaces.Workspace, commit string) *WorkspaceStatus {
 		Kaito:        presets.KaitoVersion,
 		Preset:       ws.PresetName(),
 		InstanceType: ws.InstanceType(),
-		NodeCount:    ws.NodeCount(),
+		NodeCount:    render.NodeCount(presets.Default(), ws),
 		Source:       Source{Path: ws.Source.Path, Line: ws.Source.Line, Commit: commit},
 	}
 	switch {
 	case ws.Tuning != nil:
-		st.Mode, st.NodeCount = "tuning", 1
+		st.Mode = "tuning"
 	case ws.Inference != nil:
 		st.Mode = "inference"
 	}

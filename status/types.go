@@ -91,7 +91,8 @@ type WorkspaceStatus struct {
 	Mode         string `json:"mode,omitempty"`
 	Preset       string `json:"preset,omitempty"`
 	InstanceType string `json:"instanceType,omitempty"`
-	// NodeCount is the number of nodes the workspace asks for; Nodes are those it runs on.
+	// NodeCount is the number of nodes Kaito runs the workspace on (for a vLLM preset, its node
+	// estimate, which replaces resource.count); Nodes are those it runs on.
 	NodeCount  int         `json:"nodeCount"`
 	Nodes      []string    `json:"nodes,omitempty"`
 	Endpoint   *Endpoint   `json:"endpoint,omitempty"`

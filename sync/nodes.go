@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kaito-sync/kaito-sync/provision"
+	"github.com/kaito-sync/kaito-sync/render"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/workspaces"
 )
@@ -14,12 +15,9 @@ func (r *Reconciler) needOf(ws *workspaces.Workspace) provision.Need {
 	n := provision.Need{
 		Workspace:      ws.Key(),
 		InstanceType:   ws.InstanceType(),
-		Count:          ws.NodeCount(),
+		Count:          render.NodeCount(r.cat, ws), // Kaito's estimate replaces resource.count
 		PreferredNodes: ws.Resource.PreferredNodes,
 		Labels:         map[string]string{},
-	}
-	if ws.Tuning != nil {
-		n.Count = 1
 	}
 	if ws.Resource.LabelSelector != nil {
 		for k, v := range ws.Resource.LabelSelector.MatchLabels {

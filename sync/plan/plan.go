@@ -535,10 +535,7 @@ func yamlOf(o *unstructured.Unstructured) string {
 
 // nodesOf is what a workspace asks of its nodes, as the provisioner is asked for them.
 func nodesOf(ws *workspaces.Workspace, cat *presets.Catalog) *Nodes {
-	n := &Nodes{InstanceType: ws.InstanceType(), Count: ws.NodeCount()}
-	if ws.Tuning != nil {
-		n.Count = 1
-	}
+	n := &Nodes{InstanceType: ws.InstanceType(), Count: render.NodeCount(cat, ws)}
 	if sku, ok := cat.SKU(n.InstanceType); ok {
 		n.InstanceType = sku.Name
 		n.GPUsPerNode = sku.GPUCount
