@@ -50,10 +50,10 @@ inference:
     name: PRESET
 `
 
-// Presets the fixture's workspace serves. Kaito v0.12.0's node estimator gives a catalogued
-// preset the nodes its size needs, whatever resource.count says (phi-3-mini: one A100 node); a
-// Hugging Face id outside the catalog has no size to estimate from, so its count stands: the
-// workload runs one pod per node counted, over Ray.
+// Presets the fixture's workspace serves. Kaito v0.12.0's node estimator gives a catalogued vLLM
+// preset the nodes its size needs, whatever resource.count says (phi-3-mini: one A100 node), and
+// the pool and the workload follow it; a Hugging Face id outside the catalog has no size to
+// estimate from, so its count stands: one pod per node counted, over Ray.
 const (
 	phi3Mini     = "phi-3-mini-4k-instruct"
 	uncatalogued = "Qwen/Qwen2.5-72B-Instruct"
