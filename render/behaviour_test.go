@@ -153,9 +153,9 @@ func TestHashFollowsContent(t *testing.T) {
 			return strings.Replace(phi3Mini, "  preset:\n", "  config: params\n  preset:\n", 1) +
 				"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: params\n  namespace: team\ndata:\n  inference_config.yaml: |\n    vllm:\n      max-model-len: " + v + "\n"
 		}
-		a, b := renderYAML(t, doc("4096")), renderYAML(t, doc("8192"))
+		a, b := renderYAML(t, doc("2048")), renderYAML(t, doc("4096")) // phi-3-mini-4k: at most 4096
 		is.True(a.Hash != b.Hash)
-		is.True(strings.Contains(objectsYAML(t, b), "8192")) // the ConfigMap the server reads
+		is.True(strings.Contains(objectsYAML(t, b), "4096")) // the ConfigMap the server reads
 	})
 	t.Run("commit", func(t *testing.T) {
 		is := is.New(t)

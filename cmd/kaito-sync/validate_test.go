@@ -36,7 +36,7 @@ func TestValidateBrokenExamples(t *testing.T) {
 	is.Equal(code, exitInvalid)
 	is.True(strings.Contains(out, "../../examples/broken/kaito-quickstart.yaml:30:9: default/workspace-phi-3-mini-adapter: inference.adapters[0].source.image: \"ACR_REPO_HERE\" is a placeholder"))
 	is.True(strings.Contains(out, "../../examples/broken/typo.yaml:8:3: default/workspace-phi-4-mini: resource.instancetype: unknown field"))
-	is.True(strings.HasSuffix(out, "1 workspace valid, 2 invalid in 2 files (3 errors, 0 warnings)\n"))
+	is.True(strings.HasSuffix(out, "1 workspace valid, 2 invalid in 2 files (3 errors, 2 warnings)\n")) // warnings: the quick-start's V100
 }
 
 func TestValidateQuickstartPassesOnceThePlaceholderIsReplaced(t *testing.T) {
@@ -58,10 +58,10 @@ func TestValidateJSON(t *testing.T) {
 	is.Equal(code, exitInvalid)
 	var report validateReport
 	is.NoErr(json.Unmarshal([]byte(out), &report))
-	is.Equal(report.Summary, validateSummary{Valid: 1, Invalid: 2, Files: 2, Errors: 3})
-	is.Equal(len(report.Problems), 3)
-	is.Equal(report.Problems[0].Field, "inference.adapters[0].source.image")
-	is.Equal(report.Problems[0].Line, 30)
+	is.Equal(report.Summary, validateSummary{Valid: 1, Invalid: 2, Files: 2, Errors: 3, Warnings: 2})
+	is.Equal(len(report.Problems), 5)                                        // 3 errors, and the V100 warning of each quick-start workspace
+	is.Equal(report.Problems[2].Field, "inference.adapters[0].source.image") // after the two warnings of lines 7 and 20
+	is.Equal(report.Problems[2].Line, 30)
 	is.Equal(len(report.Workspaces), 3)
 }
 
