@@ -71,7 +71,7 @@ inference:
 			[]change{{field: "resource.instanceType", immutable: true, old: "", new: "Standard_NC24ads_A100_v4"}}},
 		{"labelSelector", baseInference, edit(baseInference, "apps: phi", "apps: phi-3"),
 			[]change{{field: "resource.labelSelector", immutable: true}}},
-		{"partition", basePartition, edit(basePartition, "count: 2", "count: 4"),
+		{"partition", basePartition, edit(basePartition, "1g.10gb", "2g.20gb"),
 			[]change{{field: "resource.partition", immutable: true}}},
 		{"inference.preset.name", baseInference, edit(baseInference, "phi-3-mini-4k-instruct", "phi-3.5-mini-instruct"),
 			[]change{{field: "inference.preset.name", immutable: true, old: "phi-3-mini-4k-instruct", new: "phi-3.5-mini-instruct"}}},
@@ -111,7 +111,7 @@ inference:
 		// Mutable: applied in place.
 		{"adapters added", baseInference, baseAdapters,
 			[]change{{field: "inference.adapters", immutable: false}}},
-		{"adapter strength", baseAdapters, edit(baseAdapters, `"0.5"`, `"0.7"`),
+		{"adapter strength", withStrength(baseAdapters, "0.5"), withStrength(baseAdapters, "0.7"),
 			[]change{{field: "inference.adapters", immutable: false}}},
 		{"inference.config", baseInference, baseInference + "  config: phi-params\n",
 			[]change{{field: "inference.config", immutable: false, old: "", new: "phi-params"}}},
@@ -160,7 +160,7 @@ inference:
 func TestDiffIsSymmetric(t *testing.T) {
 	is := is.New(t)
 	a := workspaceFromYAML(t, baseAdapters)
-	b := workspaceFromYAML(t, strings.Replace(strings.Replace(baseAdapters, `"0.5"`, `"0.6"`, 1), "phi-3-mini-4k-instruct", "phi-4-mini-instruct", 1))
+	b := workspaceFromYAML(t, strings.Replace(strings.Replace(baseAdapters, "name: support", "name: support-2", 1), "phi-3-mini-4k-instruct", "phi-4-mini-instruct", 1))
 	ab, ba := Diff(a, b), Diff(b, a)
 	is.Equal(len(ab), 2)
 	is.Equal(len(ab), len(ba))
