@@ -21,7 +21,7 @@ type Companion struct {
 	// KaitoDefault marks a ConfigMap the repository does not declare but Kaito would copy into the
 	// namespace (DefaultTuningConfig); Object is nil and render writes Kaito's content.
 	KaitoDefault bool
-	fields map[string]Pos
+	fields       map[string]Pos
 }
 
 func newCompanion(kind string, obj any, ns string, at Pos, fields map[string]Pos) *Companion {
