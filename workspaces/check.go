@@ -3,7 +3,6 @@ package workspaces
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -33,8 +32,9 @@ func Check(s *Set, cat *presets.Catalog, opts CheckOptions) {
 	for _, c := range s.Companions {
 		byKey[c.Key()] = c
 	}
+	checked := map[*Companion]bool{}
 	for _, ws := range s.Workspaces {
-		maxModelLen := 0
+		var config *Companion
 		for _, ref := range references(ws) {
 			key := ref.kind + "/" + ws.Metadata.Namespace + "/" + ref.name
 			c := byKey[key]
@@ -53,14 +53,14 @@ func Check(s *Set, cat *presets.Catalog, opts CheckOptions) {
 				c.Owners = append(c.Owners, ws.Key())
 			}
 			if ref.configKey != "" && !c.KaitoDefault {
-				n, problems := checkConfig(c, ref.configKey)
-				s.Problems = append(s.Problems, problems...)
-				if ref.configKey == InferenceConfigKey {
-					maxModelLen = n
+				config = c
+				if !checked[c] {
+					checked[c] = true
+					s.Problems = append(s.Problems, checkConfig(c, ref.configKey)...)
 				}
 			}
 		}
-		s.Problems = append(s.Problems, validate(ws, cat, maxModelLen)...)
+		s.Problems = append(s.Problems, validate(ws, cat, config)...)
 	}
 	for _, c := range s.Companions {
 		if len(c.Owners) == 0 {
@@ -182,21 +182,18 @@ func missingReference(s *Set, ws *Workspace, ref reference, opts CheckOptions) P
 	return Problems{{Severity: Warning, Path: at.Path, Line: at.Line, Col: at.Col, Workspace: ws.Key(), Field: ref.field, Message: msg}}
 }
 
-// checkConfig checks that a referenced ConfigMap holds the key Kaito reads, as YAML with the
-// expected top-level map, and returns vllm max-model-len when set.
-func checkConfig(c *Companion, key string) (int, Problems) {
+// checkConfig checks what Kaito reads of a referenced ConfigMap whatever the workspace: the key,
+// YAML, and for tuning a training_config: map. What depends on the workspace (its runtime, model and
+// method) is validate's.
+func checkConfig(c *Companion, key string) Problems {
 	cm, ok := c.Object.(*corev1.ConfigMap)
 	if !ok {
-		return 0, nil
+		return nil
 	}
 	field := childField("data", key)
 	text, ok := cm.Data[key]
 	if !ok {
-		return 0, Problems{companionProblem(c, Error, "data", "ConfigMap %s is used as a Kaito config but has no %q key", c.Name, key)}
-	}
-	section := "vllm"
-	if key == TuningConfigKey {
-		section = "training_config"
+		return Problems{companionProblem(c, Error, "data", "ConfigMap %s is used as a Kaito config but has no %q key", c.Name, key)}
 	}
 	// Decode into any: a document that is valid YAML but not a mapping (a list, a sentence) is
 	// reported below as lacking the section, not as a type error that calls it invalid YAML.
@@ -207,24 +204,16 @@ func checkConfig(c *Companion, key string) (int, Problems) {
 			// Block scalars start on the line after their key.
 			p.Line, p.Col, p.Message = p.Line+line, 1, fmt.Sprintf("%s is not valid YAML: %s", key, msg)
 		}
-		return 0, Problems{p}
+		return Problems{p}
+	}
+	if key != TuningConfigKey {
+		return nil
 	}
 	doc, _ := raw.(map[string]any)
-	sec, ok := doc[section].(map[string]any)
-	if !ok {
-		return 0, Problems{companionProblem(c, Error, field, "%s needs a %q map of settings", key, section+":")}
+	if _, ok := doc["training_config"].(map[string]any); !ok {
+		return Problems{companionProblem(c, Error, field, "%s needs a %q map of settings", key, "training_config:")}
 	}
-	if section != "vllm" {
-		return 0, nil
-	}
-	switch n := sec["max-model-len"].(type) {
-	case int:
-		return n, nil
-	case string:
-		i, _ := strconv.Atoi(n)
-		return i, nil
-	}
-	return 0, nil
+	return nil
 }
 
 // checkDuplicates reports any object declared twice, naming both places: which of the two is meant

@@ -115,20 +115,67 @@ func TestCheckCompanions(t *testing.T) {
 			files: map[string]string{"ws.yaml": withData("  inference_config.yaml: |\n    vllm:\n      max-model-len: 4096: x\n")},
 			want:  []problemWant{{sev: Error, field: `data["inference_config.yaml"]`, line: 22, ws: cm, msg: "inference_config.yaml is not valid YAML: mapping values are not allowed"}},
 		},
+		// Kaito reads the file into {vllm: map[string]string} (validateInferenceConfig).
 		{
 			name:  "inference_config.yaml without a vllm map",
 			files: map[string]string{"ws.yaml": withData("  inference_config.yaml: |\n    max-model-len: 4096\n")},
-			want:  []problemWant{{sev: Error, field: `data["inference_config.yaml"]`, line: 20, ws: cm, msg: `inference_config.yaml needs a "vllm:" map of settings`}},
+			want:  []problemWant{{sev: Warning, field: `data["inference_config.yaml"]`, line: 20, ws: "default/qwen", msg: `inference_config.yaml has no vllm: map, so Kaito passes vLLM no settings from it`}},
+			valid: []string{"default/qwen"},
 		},
 		{
 			name:  "inference_config.yaml with vllm not a map",
 			files: map[string]string{"ws.yaml": withData("  inference_config.yaml: |\n    vllm: fast\n")},
-			want:  []problemWant{{sev: Error, field: `data["inference_config.yaml"]`, line: 20, ws: cm, msg: `needs a "vllm:" map`}},
+			want:  []problemWant{{sev: Error, field: `data["inference_config.yaml"]`, line: 21, ws: "default/qwen", msg: `vllm: must be a map of vLLM settings (flag: value), not a string`}},
 		},
 		{
 			name:  "inference_config.yaml that is a list, not a mapping",
 			files: map[string]string{"ws.yaml": withData("  inference_config.yaml: |\n    - max-model-len: 4096\n")},
-			want:  []problemWant{{sev: Error, field: `data["inference_config.yaml"]`, line: 20, ws: cm, msg: `needs a "vllm:" map`}},
+			want:  []problemWant{{sev: Error, field: `data["inference_config.yaml"]`, line: 21, ws: "default/qwen", msg: `inference_config.yaml must be a mapping with a vllm: map of settings, not a list`}},
+		},
+		{
+			name:  "vllm settings that are a list and a map",
+			files: map[string]string{"ws.yaml": withData("  inference_config.yaml: |\n    vllm:\n      max-model-len: 4096\n      stop: [a, b]\n      speculative-config:\n        method: ngram\n")},
+			want: []problemWant{
+				{sev: Error, field: `data["inference_config.yaml"]`, line: 23, ws: "default/qwen", msg: "Kaito reads each vllm: setting as a single value (flag: value) and refuses a list here: write it as one string"},
+				{sev: Error, field: `data["inference_config.yaml"]`, line: 25, ws: "default/qwen", msg: "refuses a map here"},
+			},
+		},
+		{
+			name:  "a vllm setting that is a map written as one string",
+			files: map[string]string{"ws.yaml": withData("  inference_config.yaml: |\n    vllm:\n      speculative-config: '{\"method\": \"ngram\"}'\n      enforce-eager: \"\"\n    max_probe_steps: 6\n")},
+			valid: []string{"default/qwen"},
+		},
+		{
+			name:  "max-model-len auto",
+			files: map[string]string{"ws.yaml": withData("  inference_config.yaml: |\n    vllm:\n      gpu-memory-utilization: 0.9\n      max-model-len: auto\n")},
+			want: []problemWant{{sev: Error, field: `data["inference_config.yaml"]`, line: 23, ws: "default/qwen",
+				msg: `max-model-len "auto" must be a whole number of tokens (Kaito refuses anything else, "auto" too): write one up to 32768, Qwen/Qwen2.5-Coder-7B-Instruct's context window, or remove it`}},
+		},
+		{
+			name:  "max-model-len beyond the model's context window",
+			files: map[string]string{"ws.yaml": withData("  inference_config.yaml: |\n    vllm:\n      max-model-len: 65536\n")},
+			want: []problemWant{{sev: Error, field: `data["inference_config.yaml"]`, line: 22, ws: "default/qwen",
+				msg: "max-model-len 65536 exceeds Qwen/Qwen2.5-Coder-7B-Instruct's context window of 32768 tokens: lower it to 32768 or less"}},
+		},
+		{
+			name:  "max-model-len at the model's context window",
+			files: map[string]string{"ws.yaml": withData("  inference_config.yaml: |\n    vllm:\n      max-model-len: \" 32768 \"\n")},
+			valid: []string{"default/qwen"},
+		},
+		// The transformers runtime skips Kaito's inference config checks.
+		{
+			name: "transformers: the vllm settings are not judged",
+			files: map[string]string{"ws.yaml": strings.Replace(withData("  inference_config.yaml: |\n    vllm:\n      max-model-len: auto\n      stop: [a]\n"),
+				"  name: qwen\n", "  name: qwen\n  annotations:\n    kaito.sh/runtime: transformers\n", 1)},
+			valid: []string{"default/qwen"},
+		},
+		// A template has no preset, so no context window to judge max-model-len by; the file still
+		// has to read as {vllm: map[string]string}.
+		{
+			name: "template with an inference config",
+			files: map[string]string{"ws.yaml": strings.Replace(withData("  inference_config.yaml: |\n    vllm:\n      max-model-len: auto\n      stop: [a]\n"),
+				"  preset:\n    name: qwen2.5-coder-7b-instruct\n", "  template:\n    spec:\n      containers:\n        - {name: server, image: myregistry.azurecr.io/server:1.0}\n", 1)},
+			want: []problemWant{{sev: Error, field: `data["inference_config.yaml"]`, line: 25, ws: "default/qwen", msg: "refuses a list here"}},
 		},
 		{
 			name:  "tuning ConfigMap without training_config.yaml",
@@ -195,21 +242,50 @@ func TestCheckCompanions(t *testing.T) {
 			want:  []problemWant{{sev: Error, path: "a.yaml", field: "data", line: 19, ws: cm, msg: `has no "inference_config.yaml" key`}},
 			valid: []string{"default/other"},
 		},
+		// Kaito's controller hands the estimator max-model-len (ParseExplicitMaxModelLen); the
+		// estimate replaces count.
 		{
 			name:  "max-model-len from the config sizes the node",
 			files: map[string]string{"ws.yaml": strings.Replace(withData("  inference_config.yaml: |\n    vllm:\n      max-model-len: 32768\n"), "qwen2.5-coder-7b-instruct", "gemma-3-27b-instruct", 1)},
-			want: []problemWant{{sev: Error, field: "resource.instanceType", line: 6, ws: "default/qwen",
-				msg: "Kaito's estimator gives google/gemma-3-27b-it 2 GPUs of 80Gi (51.1Gi of weights at max-model-len 32768)"}},
+			want: []problemWant{{sev: Warning, field: "resource.instanceType", line: 6, ws: "default/qwen",
+				msg: "Kaito runs 2 × Standard_NC24ads_A100_v4 (the default count of 1 is replaced by its estimate: google/gemma-3-27b-it needs 2 GPUs of 80Gi for 51.1Gi of weights at max-model-len 32768)"}},
+			valid: []string{"default/qwen"},
 		},
+		// The controller reads the line as text: a quoted number is not one to it (the webhook,
+		// reading YAML, takes it).
 		{
-			name:  "max-model-len written as a string sizes the node too",
+			name:  "max-model-len in quotes is not read by the estimator",
 			files: map[string]string{"ws.yaml": strings.Replace(withData("  inference_config.yaml: |\n    vllm:\n      max-model-len: \"32768\"\n"), "qwen2.5-coder-7b-instruct", "gemma-3-27b-instruct", 1)},
-			want:  []problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "at max-model-len 32768"}},
+			valid: []string{"default/qwen"},
 		},
 		{
 			name:  "the default max-model-len fits where a long one does not",
 			files: map[string]string{"ws.yaml": strings.Replace(qwenWithConfig, "qwen2.5-coder-7b-instruct", "gemma-3-27b-instruct", 1)},
 			valid: []string{"default/qwen"},
+		},
+		// EstimateNodes fails: one GPU cannot hold the runtime and the KV cache, whatever count says.
+		{
+			name: "GPU too small at any count",
+			files: map[string]string{"ws.yaml": strings.Replace(strings.Replace(withData("  inference_config.yaml: |\n    vllm:\n      max-model-len: 131072\n"),
+				"qwen2.5-coder-7b-instruct", "gemma-3-27b-instruct", 1), "Standard_NC24ads_A100_v4", "Standard_NV36ads_A10_v5", 1)},
+			want: []problemWant{{sev: Error, field: "resource.instanceType", line: 6, ws: "default/qwen",
+				msg: "google/gemma-3-27b-it cannot run on Standard_NV36ads_A10_v5 at any count: each NVIDIA A10 GPU can give vLLM 20.2Gi but the runtime and the KV cache for max-model-len 131072 take 64.3Gi; lower max-model-len or pick a SKU with more memory per GPU; SKUs that fit: "}},
+		},
+		{
+			name: "GPU too small, bypassed",
+			files: map[string]string{"ws.yaml": strings.Replace(strings.Replace(strings.Replace(withData("  inference_config.yaml: |\n    vllm:\n      max-model-len: 131072\n"),
+				"qwen2.5-coder-7b-instruct", "gemma-3-27b-instruct", 1), "Standard_NC24ads_A100_v4", "Standard_NV36ads_A10_v5", 1),
+				"  name: qwen\n", "  name: qwen\n  annotations:\n    kaito.sh/bypass-resource-checks: \"\"\n", 1)},
+			want: []problemWant{
+				{sev: Warning, field: `metadata.annotations["kaito.sh/bypass-resource-checks"]`, line: 6, msg: "GPU memory checks are bypassed"},
+				{sev: Warning, field: "resource.instanceType", line: 8, msg: "cannot run on Standard_NV36ads_A10_v5 at any count"},
+			},
+			valid: []string{"default/qwen"},
+		},
+		{
+			name:  "a ConfigMap used by two workspaces is judged once",
+			files: map[string]string{"ws.yaml": withData("  config.yaml: x\n"), "b.yaml": strings.Replace(qwenAlone, "name: qwen\n", "name: other\n", 1)},
+			want:  []problemWant{{sev: Error, path: "ws.yaml", field: "data", line: 19, ws: cm, msg: `has no "inference_config.yaml" key`}},
 		},
 	}
 	for _, tt := range tests {
@@ -399,6 +475,64 @@ func TestCheckConfigYAMLErrorLine(t *testing.T) {
 			is.True(strings.Contains(p.Message, tt.wantInMsg))
 			is.True(!strings.Contains(p.Message, "line ")) // the inner line number is not repeated in the message
 			is.Equal(len(s.Valid()), 0)                    // the workspace using the broken config waits
+		})
+	}
+}
+
+// TestCheckTuningConfig: training_config.yaml as Kaito v0.12.0 reads it (tuning_config_validation.go):
+// known sections, quantization that matches the method, output_dir under /mnt. The ConfigMap's key
+// is on line 29 of tuningWithConfig, its block from line 30 ("training_config:") on.
+func TestCheckTuningConfig(t *testing.T) {
+	const block = "    training_config:\n      LoraConfig:\n        r: 8\n        lora_alpha: 8\n"
+	config := func(method, sections string) string {
+		doc := strings.Replace(tuningWithConfig, block, "    training_config:\n"+sections, 1)
+		return strings.Replace(doc, "  method: lora\n", "  method: "+method+"\n", 1)
+	}
+	const ws = "default/tune"
+	tests := []struct {
+		name           string
+		method, config string
+		want           []problemWant
+	}{
+		{"lora with the sections Kaito knows", "lora",
+			"      ModelConfig: {torch_dtype: bfloat16}\n      QuantizationConfig: {load_in_4bit: false, load_in_8bit: null}\n      LoraConfig: {r: 8}\n      TrainingArguments: {output_dir: results}\n      DatasetConfig: {}\n      DataCollator: {mlm: true}\n", nil},
+		{"qlora in 4 bits", "qlora", "      QuantizationConfig:\n        load_in_4bit: true\n        bnb_4bit_quant_type: nf4\n", nil},
+		// yaml.v2, as Kaito, reads yes as true.
+		{"qlora in 8 bits written the YAML 1.1 way", "qlora", "      QuantizationConfig:\n        load_in_8bit: yes\n", nil},
+		{"unknown section", "lora", "      LoraConfig: {r: 8}\n      LoRAConfig: {lora_alpha: 8}\n",
+			[]problemWant{{sev: Error, field: `data["training_config.yaml"]`, line: 32, ws: ws, msg: `Kaito does not know the section "LoRAConfig" (did you mean "LoraConfig"?): use ModelConfig, QuantizationConfig, LoraConfig, TrainingArguments, DatasetConfig, DataCollator`}}},
+		{"lora quantized", "lora", "      QuantizationConfig:\n        load_in_4bit: true\n",
+			[]problemWant{{sev: Error, field: `data["training_config.yaml"]`, line: 31, ws: ws, msg: "method lora loads the model unquantized: set load_in_4bit and load_in_8bit to false, or use method qlora"}}},
+		{"qlora without quantization", "qlora", "      LoraConfig: {r: 8}\n",
+			[]problemWant{{sev: Error, field: `data["training_config.yaml"]`, line: 30, ws: ws, msg: "method qlora needs a QuantizationConfig section with load_in_4bit or load_in_8bit set to true"}}},
+		{"qlora with quantization off", "qlora", "      QuantizationConfig:\n        load_in_4bit: false\n",
+			[]problemWant{{sev: Error, field: `data["training_config.yaml"]`, line: 31, ws: ws, msg: "method qlora needs load_in_4bit or load_in_8bit set to true"}}},
+		{"both 4 and 8 bits", "qlora", "      QuantizationConfig:\n        load_in_4bit: true\n        load_in_8bit: true\n",
+			[]problemWant{{sev: Error, field: `data["training_config.yaml"]`, line: 31, ws: ws, msg: "load_in_4bit and load_in_8bit cannot both be true"}}},
+		{"quantization flag as a string", "qlora", "      QuantizationConfig:\n        load_in_4bit: \"true\"\n",
+			[]problemWant{
+				{sev: Error, field: `data["training_config.yaml"]`, line: 31, ws: ws, msg: "method qlora needs load_in_4bit or load_in_8bit set to true"},
+				{sev: Error, field: `data["training_config.yaml"]`, line: 32, ws: ws, msg: `load_in_4bit must be true, false or null, not "true"`},
+			}},
+		{"quantization section not a map", "lora", "      QuantizationConfig: [load_in_4bit]\n",
+			[]problemWant{{sev: Error, field: `data["training_config.yaml"]`, line: 31, ws: ws, msg: "QuantizationConfig must be a map of settings"}}},
+		{"output_dir outside /mnt", "lora", "      TrainingArguments:\n        output_dir: ../etc\n",
+			[]problemWant{{sev: Error, field: `data["training_config.yaml"]`, line: 32, ws: ws, msg: `output_dir "../etc" is not a directory under /mnt: write one such as /mnt/results`}}},
+		{"output_dir /mnt itself", "lora", "      TrainingArguments:\n        output_dir: \"\"\n",
+			[]problemWant{{sev: Error, field: `data["training_config.yaml"]`, line: 32, ws: ws, msg: `output_dir "" is not a directory under /mnt`}}},
+		{"output_dir not a string", "lora", "      TrainingArguments:\n        output_dir: 5\n",
+			[]problemWant{{sev: Error, field: `data["training_config.yaml"]`, line: 32, ws: ws, msg: "output_dir must be a string"}}},
+		{"output_dir null", "lora", "      TrainingArguments:\n        output_dir:\n",
+			[]problemWant{{sev: Error, field: `data["training_config.yaml"]`, line: 32, ws: ws, msg: "output_dir must be a string"}}},
+		{"TrainingArguments not a map", "lora", "      TrainingArguments: fast\n",
+			[]problemWant{{sev: Error, field: `data["training_config.yaml"]`, line: 31, ws: ws, msg: "TrainingArguments must be a map of settings"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			s := checkYAML(t, map[string]string{"ws.yaml": config(tt.method, tt.config)})
+			assertProblems(t, s.Problems, tt.want)
+			is.Equal(len(s.Valid()) == 1, !s.Problems.HasErrors()) // an error keeps the workspace back
 		})
 	}
 }

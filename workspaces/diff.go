@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Change is one difference between two versions of a workspace.
@@ -31,7 +33,7 @@ type diffRule struct {
 var diffRules = []diffRule{
 	{"resource.count", true, func(w *Workspace) any { return w.NodeCount() }},
 	{"resource.instanceType", true, func(w *Workspace) any { return w.InstanceType() }},
-	{"resource.labelSelector", true, func(w *Workspace) any { return w.Resource.LabelSelector }},
+	{"resource.labelSelector", true, func(w *Workspace) any { return selectorLabels(w.Resource.LabelSelector) }},
 	{"resource.preferredNodes", false, func(w *Workspace) any { return w.Resource.PreferredNodes }},
 	{"resource.partition", true, func(w *Workspace) any { return w.Resource.Partition }},
 	{"inference.preset.name", true, func(w *Workspace) any {
@@ -107,6 +109,18 @@ var diffRules = []diffRule{
 	}},
 	{"metadata.annotations", false, func(w *Workspace) any { return w.Metadata.Annotations }},
 	{"metadata.labels", false, func(w *Workspace) any { return w.Metadata.Labels }},
+}
+
+// selectorLabels is a labelSelector as Kaito compares it on update: as the labels it stands for
+// (LabelSelectorAsMap), so {apps: phi} and "apps In [phi]" are the same selector. It keeps the shape
+// of a matchLabels selector, so that the recreate key of such a workspace does not change; a
+// selector Kaito cannot read as labels is compared as written.
+func selectorLabels(sel *metav1.LabelSelector) *metav1.LabelSelector {
+	labels, err := metav1.LabelSelectorAsMap(sel)
+	if err != nil || sel == nil {
+		return sel
+	}
+	return &metav1.LabelSelector{MatchLabels: labels}
 }
 
 // Diff lists what changed from old to new, in a fixed order, marking the changes Kaito refuses on a

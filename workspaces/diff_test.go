@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/matryer/is"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestDiff(t *testing.T) {
@@ -49,6 +50,12 @@ inference:
 		{"count unset is count 1", baseInference, edit(baseInference, "resource:\n", "resource:\n  count: 1\n"), nil},
 		{"v1alpha1 default instanceType equals the explicit one",
 			edit(baseInference, "  instanceType: Standard_NC24ads_A100_v4\n", ""), baseInference, nil},
+		// Kaito compares selectors as the labels they stand for (LabelSelectorAsMap).
+		{"matchLabels rewritten as a single-value In",
+			baseInference, edit(baseInference, "    matchLabels:\n      apps: phi\n", "    matchExpressions:\n      - {key: apps, operator: In, values: [phi]}\n"), nil},
+		{"matchLabels split between matchLabels and In",
+			edit(baseInference, "      apps: phi\n", "      apps: phi\n      team: ml\n"),
+			edit(baseInference, "      apps: phi\n", "      team: ml\n    matchExpressions:\n      - {key: apps, operator: In, values: [phi]}\n"), nil},
 		{"matchLabels order does not matter",
 			edit(baseInference, "      apps: phi\n", "      apps: phi\n      team: ml\n"),
 			edit(baseInference, "      apps: phi\n", "      team: ml\n      apps: phi\n"), nil},
@@ -71,8 +78,11 @@ inference:
 			[]change{{field: "resource.instanceType", immutable: true, old: "", new: "Standard_NC24ads_A100_v4"}}},
 		{"labelSelector", baseInference, edit(baseInference, "apps: phi", "apps: phi-3"),
 			[]change{{field: "resource.labelSelector", immutable: true}}},
-		{"partition", basePartition, edit(basePartition, "count: 2", "count: 4"),
+		{"partition", basePartition, edit(basePartition, "1g.10gb", "2g.20gb"),
 			[]change{{field: "resource.partition", immutable: true}}},
+		{"labelSelector from matchLabels to another In value", baseInference,
+			edit(baseInference, "    matchLabels:\n      apps: phi\n", "    matchExpressions:\n      - {key: apps, operator: In, values: [phi-3]}\n"),
+			[]change{{field: "resource.labelSelector", immutable: true, old: `{"matchLabels":{"apps":"phi"}}`, new: `{"matchLabels":{"apps":"phi-3"}}`}}},
 		{"inference.preset.name", baseInference, edit(baseInference, "phi-3-mini-4k-instruct", "phi-3.5-mini-instruct"),
 			[]change{{field: "inference.preset.name", immutable: true, old: "phi-3-mini-4k-instruct", new: "phi-3.5-mini-instruct"}}},
 		// Kaito compares the whole preset (reflect.DeepEqual), options included.
@@ -111,7 +121,7 @@ inference:
 		// Mutable: applied in place.
 		{"adapters added", baseInference, baseAdapters,
 			[]change{{field: "inference.adapters", immutable: false}}},
-		{"adapter strength", baseAdapters, edit(baseAdapters, `"0.5"`, `"0.7"`),
+		{"adapter strength", withStrength(baseAdapters, "0.5"), withStrength(baseAdapters, "0.7"),
 			[]change{{field: "inference.adapters", immutable: false}}},
 		{"inference.config", baseInference, baseInference + "  config: phi-params\n",
 			[]change{{field: "inference.config", immutable: false, old: "", new: "phi-params"}}},
@@ -160,7 +170,7 @@ inference:
 func TestDiffIsSymmetric(t *testing.T) {
 	is := is.New(t)
 	a := workspaceFromYAML(t, baseAdapters)
-	b := workspaceFromYAML(t, strings.Replace(strings.Replace(baseAdapters, `"0.5"`, `"0.6"`, 1), "phi-3-mini-4k-instruct", "phi-4-mini-instruct", 1))
+	b := workspaceFromYAML(t, strings.Replace(strings.Replace(baseAdapters, "name: support", "name: support-2", 1), "phi-3-mini-4k-instruct", "phi-4-mini-instruct", 1))
 	ab, ba := Diff(a, b), Diff(b, a)
 	is.Equal(len(ab), 2)
 	is.Equal(len(ab), len(ba))
@@ -169,6 +179,19 @@ func TestDiffIsSymmetric(t *testing.T) {
 		is.Equal(ab[i].Immutable, ba[i].Immutable)
 		is.Equal(ab[i].Old, ba[i].New)
 	}
+}
+
+// TestSelectorLabelsKeepsMatchLabels: comparing selectors as the labels they stand for must not
+// change the recreate key of a workspace written with matchLabels, or each of them would be
+// recreated once after an upgrade.
+func TestSelectorLabelsKeepsMatchLabels(t *testing.T) {
+	is := is.New(t)
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"apps": "phi", "team": "ml"}}
+	is.Equal(render(selectorLabels(sel)), render(sel))
+	is.Equal(render(selectorLabels(nil)), render((*metav1.LabelSelector)(nil)))
+	is.Equal(render(selectorLabels(&metav1.LabelSelector{})), render(&metav1.LabelSelector{}))
+	exists := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "apps", Operator: metav1.LabelSelectorOpExists}}}
+	is.Equal(selectorLabels(exists), exists) // not a set of labels: compared as written
 }
 
 func TestHasImmutable(t *testing.T) {

@@ -47,11 +47,17 @@ var imageReference = func() *regexp.Regexp {
 	return regexp.MustCompile(`^` + name + `(?::` + tag + `)?(?:@` + digest + `)?$`)
 }()
 
-// checkImage explains why s is not a usable image reference, or returns "".
+// checkImage explains why s is not a usable image reference, or returns "". A placeholder comes
+// first: "<your-registry>" is a more useful verdict than a grammar error.
 func checkImage(s string) string {
 	if p := placeholder(s); p != "" {
 		return placeholderMessage(p) + " (an image reference such as myregistry.azurecr.io/adapter-phi3:0.0.1)"
 	}
+	return imageSyntax(s)
+}
+
+// imageSyntax checks s against the image reference grammar alone.
+func imageSyntax(s string) string {
 	if s == "" {
 		return "an image reference is required"
 	}
@@ -68,6 +74,25 @@ func checkImage(s string) string {
 	return ""
 }
 
+// dataImageShape says, for a valid image reference, whether it lacks a registry or a tag (or
+// digest). Kaito v0.12.0 accepts both (reference.ParseDockerRef reads "dolly:1" as
+// docker.io/library/dolly:1 and an untagged name as :latest), but an adapter or a data set on
+// Docker Hub's library or under "latest" is rarely what was meant.
+func dataImageShape(s string) string {
+	name, _, digest := strings.Cut(s, "@")
+	tagged := false
+	if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
+		name, tagged = name[:i], true
+	}
+	switch {
+	case !strings.Contains(name, "/"):
+		return fmt.Sprintf("%q has no registry, so Kaito reads it as docker.io/library/%s: write the full reference, e.g. myregistry.azurecr.io/%s", s, s, s)
+	case !tagged && !digest:
+		return fmt.Sprintf("%q has no tag, so it means %s:latest: write the tag, e.g. %s:0.0.1", s, s, s)
+	}
+	return ""
+}
+
 // checkDownloadURL explains why a data URL must not be fetched, or returns "". Downloads run inside
 // the cluster, so a URL pointing at loopback, private networks or the cloud metadata service would
 // let a workspace file probe or steal from the cluster's own network (SSRF).
@@ -75,6 +100,11 @@ func checkDownloadURL(raw string) string {
 	if p := placeholder(raw); p != "" {
 		return placeholderMessage(p)
 	}
+	return downloadURLProblem(raw)
+}
+
+// downloadURLProblem is checkDownloadURL without the placeholder check.
+func downloadURLProblem(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Sprintf("%q is not a valid URL", raw)
@@ -85,6 +115,9 @@ func checkDownloadURL(raw string) string {
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	if host == "" {
 		return fmt.Sprintf("%q has no host", raw)
+	}
+	if strings.Trim(host, "abcdefghijklmnopqrstuvwxyz0123456789.-_:[]%") != "" {
+		return fmt.Sprintf("%q has an invalid host %q", raw, host)
 	}
 	if u.User != nil {
 		return fmt.Sprintf("%q carries credentials in the URL; they would be stored in Git and in the Job spec", redactURL(u))

@@ -214,8 +214,9 @@ func TestCheckImage(t *testing.T) {
 	}
 }
 
-// TestCheckDataImage: Kaito wants adapter and tuning images with a registry path and a tag.
-func TestCheckDataImage(t *testing.T) {
+// TestDataImageShape: Kaito accepts an adapter or tuning image without a registry or a tag (it reads
+// them as Docker Hub's library and :latest); kaito-sync warns, since that is rarely meant.
+func TestDataImageShape(t *testing.T) {
 	tests := []struct {
 		image string
 		want  string
@@ -223,19 +224,22 @@ func TestCheckDataImage(t *testing.T) {
 		{"myregistry.azurecr.io/adapter-phi3:0.0.1", ""},
 		{"localhost:5000/adapters/phi3:1", ""},
 		{"team/adapter:1", ""},
-		{"adapter-phi3:0.0.1", "Kaito needs a full image reference with a registry and a tag"},
-		{"myregistry.azurecr.io/adapter-phi3", "Kaito needs a full image reference"},
-		{"localhost:5000/adapter", "Kaito needs a full image reference"},
-		{"Adapter:1", "is not a valid image reference"},
-		{"", "an image reference is required"},
+		{"myregistry.azurecr.io/adapter@sha256:" + strings.Repeat("a", 64), ""},
+		{"adapter-phi3:0.0.1", `"adapter-phi3:0.0.1" has no registry, so Kaito reads it as docker.io/library/adapter-phi3:0.0.1`},
+		{"adapter", "has no registry"},
+		{"myregistry.azurecr.io/adapter-phi3", `"myregistry.azurecr.io/adapter-phi3" has no tag, so it means myregistry.azurecr.io/adapter-phi3:latest`},
+		{"localhost:5000/adapter", "has no tag"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.image, func(t *testing.T) {
 			is := is.New(t)
-			got := checkDataImage(tt.image)
+			got := dataImageShape(tt.image)
 			if tt.want == "" {
 				is.Equal(got, "")
 				return
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Logf("got %q, want it to contain %q", got, tt.want)
 			}
 			is.True(strings.Contains(got, tt.want))
 		})

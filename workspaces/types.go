@@ -24,7 +24,24 @@ const (
 	AnnotationEnableLB        = "kaito.sh/enablelb"
 	AnnotationBypassResources = "kaito.sh/bypass-resource-checks"
 	AnnotationPerformanceMode = "kaito.sh/performance-mode"
+	AnnotationNodeImageFamily = "kaito.sh/node-image-family"
+	AnnotationUseLocalWeights = "kaito.sh/use-local-weights"
+	AnnotationNodeClassName   = "kaito.sh/node-class-name"
 )
+
+// reservedSelectorLabels are the node labels Kaito v0.12.0 sets on the nodes it provisions for a
+// workspace, RAG engine or inference set (api/v1beta1/labels.go, reservedSelectorLabelKeys). It
+// drops them from a workspace's labelSelector, and refuses a matchLabels made only of them.
+var reservedSelectorLabels = map[string]bool{
+	"kaito.sh/workspace":                        true,
+	"kaito.sh/ragengine":                        true,
+	"kaito.sh/workspacenamespace":               true,
+	"kaito.sh/ragenginenamespace":               true,
+	"karpenter.kaito.sh/workspace-name":         true,
+	"karpenter.kaito.sh/workspace-namespace":    true,
+	"karpenter.kaito.sh/inferenceset":           true,
+	"karpenter.kaito.sh/inferenceset-namespace": true,
+}
 
 // Workspace is the one internal model of a Kaito Workspace, whichever version it was written in.
 // Kaito puts resource, inference and tuning at the top level beside metadata: there is no spec.

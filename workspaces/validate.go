@@ -15,14 +15,18 @@ import (
 // Validate judges one workspace as Kaito's admission webhook would, plus the checks Kaito leaves to
 // the moment it fails at run time (placeholders, image references, reachable data URLs). It is pure:
 // no I/O, no cluster. Problems carry the workspace's file positions.
+//
+// Both API versions are judged by Kaito v0.12.0's v1beta1 rules: kaito-sync serves them alike.
 func Validate(ws *Workspace, cat *presets.Catalog) Problems {
-	return validate(ws, cat, 0)
+	return validate(ws, cat, nil)
 }
 
-// validate takes the max-model-len of the workspace's inference config, when one is in the repo,
-// because the node estimator sizes the KV cache from it.
-func validate(ws *Workspace, cat *presets.Catalog, maxModelLen int) Problems {
-	v := &validator{ws: ws, cat: cat, maxModelLen: maxModelLen}
+// validate also judges the ConfigMap the workspace names in inference.config or tuning.config, when
+// one is in the repository (nil otherwise): what Kaito checks in it depends on the workspace (its
+// runtime, model and tuning method), and the node estimator sizes the KV cache from its
+// max-model-len.
+func validate(ws *Workspace, cat *presets.Catalog, config *Companion) Problems {
+	v := &validator{ws: ws, cat: cat, config: config}
 	v.metadata()
 	v.annotations()
 	v.resource()
@@ -43,11 +47,15 @@ func validate(ws *Workspace, cat *presets.Catalog, maxModelLen int) Problems {
 }
 
 type validator struct {
-	ws          *Workspace
-	cat         *presets.Catalog
-	maxModelLen int
-	problems    Problems
-	model       *presets.Model
+	ws       *Workspace
+	cat      *presets.Catalog
+	config   *Companion // the ConfigMap of inference.config or tuning.config, when in the repository
+	problems Problems
+
+	// sku is the instanceType's entry of the catalog; nil for bring-your-own nodes and unknown sizes.
+	sku *presets.SKU
+	// runtime is the engine the workspace is served with (inference with a preset).
+	runtime presets.Runtime
 }
 
 func (v *validator) add(sev Severity, field, format string, args ...any) {
@@ -78,6 +86,22 @@ func (v *validator) check(field, msg string) bool {
 	return true
 }
 
+// value judges a string that may have been copied from the docs: invalid is what its own rule says
+// about it ("" when it passes). A placeholder in a value that is otherwise valid is a warning (Kaito
+// accepts it; it fails, if at all, when it is used); in an invalid one it is the error, since
+// "<your-secret>" says more than "not a DNS name". It reports whether the value passed its rule.
+func (v *validator) value(field, s, invalid string) bool {
+	if p := placeholder(s); p != "" {
+		if invalid != "" {
+			v.errorf(field, "%s", placeholderMessage(p))
+			return false
+		}
+		v.warnf(field, "%s", placeholderMessage(p))
+		return true
+	}
+	return v.check(field, invalid)
+}
+
 // decodedAway reports whether field was written with content in the file yet is nil after
 // decoding: the decoder drops a value with an error inside and has already said what is wrong, so
 // "field is required" would be false.
@@ -94,6 +118,18 @@ func (v *validator) hasProblem(field string) bool {
 	return slices.ContainsFunc(v.problems, func(p Problem) bool { return p.Field == field })
 }
 
+func (v *validator) annotation(name string) (string, bool) {
+	s, ok := v.ws.Metadata.Annotations[name]
+	return s, ok
+}
+
+func (v *validator) bypassed() bool {
+	_, ok := v.annotation(AnnotationBypassResources)
+	return ok
+}
+
+func annotationField(name string) string { return childField("metadata.annotations", name) }
+
 func dnsLabel(s string) string {
 	if errs := validation.IsDNS1123Label(s); len(errs) > 0 {
 		return fmt.Sprintf("%q is not a valid name: %s", s, strings.Join(errs, "; "))
@@ -108,24 +144,17 @@ func dnsSubdomain(s string) string {
 	return ""
 }
 
-// objectName checks a reference to another object (Secret, ConfigMap): placeholder first, since
-// "<your-secret>" is a more useful verdict than "not a DNS name".
+// objectName checks a reference to another object (Secret, ConfigMap).
 func (v *validator) objectName(field, name string) {
-	if p := placeholder(name); p != "" {
-		v.errorf(field, "%s", placeholderMessage(p))
-		return
-	}
-	v.check(field, dnsSubdomain(name))
+	v.value(field, name, dnsSubdomain(name))
 }
 
 func (v *validator) metadata() {
 	m := v.ws.Metadata
 	if m.Name == "" {
 		v.errorf("metadata.name", "a name is required")
-	} else if p := placeholder(m.Name); p != "" {
-		v.errorf("metadata.name", "%s", placeholderMessage(p))
 	} else {
-		v.check("metadata.name", dnsLabel(m.Name))
+		v.value("metadata.name", m.Name, dnsLabel(m.Name))
 	}
 	v.check("metadata.namespace", dnsLabel(m.Namespace))
 	for k, val := range m.Labels {
@@ -144,20 +173,36 @@ func (v *validator) metadata() {
 	}
 }
 
+// annotations checks the annotations Kaito v0.12.0 reads (api/v1beta1/workspace_validation.go,
+// validateAnnotations and validateNodeImageFamilyAnnotation; labels.go, GetWorkspaceRuntimeName).
 func (v *validator) annotations() {
-	a := v.ws.Metadata.Annotations
-	if r, ok := a[AnnotationRuntime]; ok && r != string(presets.RuntimeVLLM) && r != string(presets.RuntimeTransformers) {
-		v.errorf(childField("metadata.annotations", AnnotationRuntime), "runtime %q is not one of vllm, transformers", r)
+	if r, ok := v.annotation(AnnotationRuntime); ok && r != string(presets.RuntimeVLLM) && r != string(presets.RuntimeTransformers) {
+		v.warnf(annotationField(AnnotationRuntime),
+			"runtime %q is not one of vllm, transformers: Kaito runs vLLM for any value but exactly \"transformers\"; write vllm or transformers", r)
 	}
-	if lb, ok := a[AnnotationEnableLB]; ok && lb != "True" && lb != "False" {
-		v.warnf(childField("metadata.annotations", AnnotationEnableLB),
+	if lb, ok := v.annotation(AnnotationEnableLB); ok && lb != "True" && lb != "False" {
+		v.warnf(annotationField(AnnotationEnableLB),
 			"Kaito only honours the exact value \"True\"; %q is treated as false", lb)
 	}
-	if pm, ok := a[AnnotationPerformanceMode]; ok && !slices.Contains([]string{"balanced", "interactivity", "throughput"}, pm) {
-		v.errorf(childField("metadata.annotations", AnnotationPerformanceMode), "%q is not one of balanced, interactivity, throughput", pm)
+	if pm, ok := v.annotation(AnnotationPerformanceMode); ok && !slices.Contains([]string{"balanced", "interactivity", "throughput"}, pm) {
+		v.errorf(annotationField(AnnotationPerformanceMode), "%q is not one of balanced, interactivity, throughput", pm)
 	}
-	if _, ok := a[AnnotationBypassResources]; ok {
-		v.warnf(childField("metadata.annotations", AnnotationBypassResources),
+	if lw, ok := v.annotation(AnnotationUseLocalWeights); ok && lw != "true" && lw != "false" {
+		v.errorf(annotationField(AnnotationUseLocalWeights), "%q must be \"true\" or \"false\" (lower case)", lw)
+	}
+	if f, ok := v.annotation(AnnotationNodeImageFamily); ok {
+		switch strings.ToLower(strings.TrimSpace(f)) {
+		case "ubuntu", "azurelinux":
+		default:
+			v.errorf(annotationField(AnnotationNodeImageFamily), "unsupported node image family %q: use ubuntu or azurelinux", f)
+		}
+	}
+	if nc, ok := v.annotation(AnnotationNodeClassName); ok && nc != "" {
+		v.warnf(annotationField(AnnotationNodeClassName),
+			"Kaito accepts only a NodeClass listed in its --karpenter-node-classes (when it provisions with Karpenter), which cannot be checked offline; kaito-sync does not use it")
+	}
+	if v.bypassed() {
+		v.warnf(annotationField(AnnotationBypassResources),
 			"GPU memory checks are bypassed: a model that does not fit will fail at run time, not here")
 	}
 }
@@ -165,7 +210,7 @@ func (v *validator) annotations() {
 func (v *validator) resource() {
 	r := v.ws.Resource
 	if r.Count != nil && *r.Count < 1 {
-		v.errorf("resource.count", "must be at least 1, got %d", *r.Count)
+		v.warnf("resource.count", "count %d is below 1: Kaito's CRD lets it through, but it means no node; set count to 1 or more, or remove it", *r.Count)
 	}
 	switch sel := r.LabelSelector; {
 	case sel == nil && v.decodedAway("resource.labelSelector"):
@@ -180,26 +225,11 @@ func (v *validator) resource() {
 	}
 	if r.Partition != nil {
 		v.partition(r.Partition)
-		return
-	}
-	it := v.ws.InstanceType()
-	if it == "" {
-		return // v1beta1 without instanceType: bring-your-own nodes, selected by labelSelector
-	}
-	if p := placeholder(it); p != "" {
-		v.errorf("resource.instanceType", "%s", placeholderMessage(p))
-		return
-	}
-	if _, ok := v.cat.SKU(it); !ok {
-		msg := fmt.Sprintf("unknown GPU instance type %q", it)
-		if !strings.HasPrefix(strings.ToLower(it), "standard_n") {
-			msg += " (not an Azure GPU VM size: those start with Standard_N)"
-		}
-		v.errorf("resource.instanceType", "%s; `kaito-sync skus` lists the known ones", msg)
 	}
 }
 
 func (v *validator) labelSelector(sel *metav1.LabelSelector) {
+	var own int
 	for k, val := range sel.MatchLabels {
 		f := childField("resource.labelSelector.matchLabels", k)
 		for _, e := range validation.IsQualifiedName(k) {
@@ -208,6 +238,9 @@ func (v *validator) labelSelector(sel *metav1.LabelSelector) {
 		for _, e := range validation.IsValidLabelValue(val) {
 			v.errorf(f, "label value %q: %s", val, e)
 		}
+		if !reservedSelectorLabels[k] {
+			own++
+		}
 	}
 	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil && len(sel.MatchExpressions) > 0 {
 		v.errorf("resource.labelSelector.matchExpressions", "%v", err)
@@ -215,18 +248,114 @@ func (v *validator) labelSelector(sel *metav1.LabelSelector) {
 		// Kaito turns the selector into node labels, so it refuses what is not a plain label.
 		v.errorf("resource.labelSelector.matchExpressions", "%v: Kaito accepts only matchLabels and In with a single value", err)
 	}
+	// Kaito drops the labels it sets on its own nodes from a selector (SanitizedMatchLabels), and
+	// refuses a matchLabels of nothing else: it would select every node.
+	if len(sel.MatchLabels) > 0 && own == 0 {
+		v.errorf("resource.labelSelector.matchLabels",
+			"matchLabels must hold at least one label of your own: Kaito reserves %s for the nodes it provisions and ignores them in a selector; add a label of your GPU nodes, e.g. apps: %s",
+			joinQuoted(sortedKeys(sel.MatchLabels)), orDefault(v.ws.Metadata.Name, "my-model"))
+		return
+	}
+	for _, k := range sortedKeys(sel.MatchLabels) {
+		if reservedSelectorLabels[k] {
+			v.warnf(childField("resource.labelSelector.matchLabels", k),
+				"Kaito reserves %q for the nodes it provisions and ignores it in a selector: remove it", k)
+		}
+	}
 }
 
-func (v *validator) partition(p *PartitionSpec) {
-	if p.Mode != "mig" && p.Mode != "accelerator" {
-		v.errorf("resource.partition.mode", "%q is not one of mig, accelerator", p.Mode)
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	if p.Count != nil && *p.Count < 1 {
-		v.errorf("resource.partition.count", "must be at least 1, got %d", *p.Count)
+	slices.Sort(keys)
+	return keys
+}
+
+func joinQuoted(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// partition checks resource.partition as Kaito v0.12.0 does (validatePartition and its helpers).
+// Kaito also needs its enableMIG or enableAccelerator feature gate, which kaito-sync does not
+// judge: it serves the workspace itself.
+func (v *validator) partition(p *PartitionSpec) {
+	switch p.Mode {
+	case PartitionMIG:
+		if p.Count != nil {
+			v.errorf("resource.partition.count", "count is only valid for accelerator mode: a MIG workload runs on one slice of the profile; remove count")
+		}
+		switch {
+		case p.Profile == "":
+			v.errorf("resource.partition", "mig mode needs a profile, e.g. 1g.10gb (one of %s)", strings.Join(migProfiles(), ", "))
+		case migProfileGiB(p.Profile) == 0:
+			msg := fmt.Sprintf("unknown MIG profile %q: use one of %s", p.Profile, strings.Join(migProfiles(), ", "))
+			if guess := closest(p.Profile, migProfiles()); guess != "" {
+				msg = fmt.Sprintf("unknown MIG profile %q (did you mean %q?): use one of %s", p.Profile, guess, strings.Join(migProfiles(), ", "))
+			}
+			v.errorf("resource.partition.profile", "%s", msg)
+		}
+	case PartitionAccelerator:
+		if p.Profile != "" {
+			v.errorf("resource.partition.profile", "profile is not valid for accelerator mode (it is a MIG profile): remove it, and set count to the number of whole GPUs")
+		}
+		switch {
+		case p.Count == nil:
+			v.errorf("resource.partition", "accelerator mode needs count: the number of whole GPUs the workload gets")
+		case *p.Count < 1:
+			v.errorf("resource.partition.count", "must be at least 1, got %d", *p.Count)
+		}
+	default:
+		v.errorf("resource.partition.mode", "%q is not one of mig, accelerator", p.Mode)
 	}
 	if v.ws.Resource.InstanceType != "" {
 		v.errorf("resource.instanceType", "partitioned GPUs are bring-your-own nodes: remove instanceType")
 	}
+}
+
+// instanceType looks the instanceType up in the catalog. Sizes Kaito v0.12.0 does not list are
+// refused: Kaito admits any Azure Standard_N*/Standard_D* name without sizing it, but its node
+// estimator then fails on it, and kaito-sync cannot place or render a model on GPUs it knows nothing
+// of.
+func (v *validator) instanceType() {
+	it := v.ws.InstanceType()
+	if it == "" || v.ws.Resource.Partition != nil {
+		return // bring-your-own nodes, selected by labelSelector
+	}
+	if sku, ok := v.cat.SKU(it); ok {
+		v.sku = &sku
+		return
+	}
+	if p := placeholder(it); p != "" {
+		v.errorf("resource.instanceType", "%s", placeholderMessage(p))
+		return
+	}
+	msg := fmt.Sprintf("unknown GPU instance type %q", it)
+	switch lower := strings.ToLower(it); {
+	case strings.HasPrefix(lower, "standard_d"):
+		msg += " (a Standard_D size has no GPU)"
+	case strings.HasPrefix(lower, "standard_n"):
+		msg += fmt.Sprintf(" (not in Kaito %s's SKU table: its node estimator cannot size it, nor can kaito-sync)", presets.KaitoVersion)
+	default:
+		msg += " (not an Azure GPU VM size: those start with Standard_N)"
+	}
+	if guess := closest(it, skuNames(v.cat)); guess != "" {
+		msg += fmt.Sprintf("; did you mean %q?", guess)
+	}
+	v.errorf("resource.instanceType", "%s; `kaito-sync skus` lists the known ones", msg)
+}
+
+func skuNames(cat *presets.Catalog) []string {
+	var names []string
+	for _, s := range cat.SKUs() {
+		names = append(names, s.Name)
+	}
+	return names
 }
 
 // preset checks a preset reference and returns the model it resolves to: a catalog entry, or one
@@ -256,18 +385,21 @@ func (v *validator) preset(field string, p *PresetSpec) *presets.Model {
 			v.warnf(field+".name", "%q is not in Kaito %s's catalog, so Kaito will look it up on huggingface.co (did you mean %q?)", name, presets.KaitoVersion, guess)
 		}
 	}
-	if p.AccessMode != "" && p.AccessMode != "public" && p.AccessMode != "private" {
-		v.errorf(field+".accessMode", "%q is not one of public, private", p.AccessMode)
-	}
 	opts := p.PresetOptions
 	if opts == nil {
 		opts = &PresetOptions{}
 	}
-	if p.AccessMode == "private" && opts.Image == "" {
-		v.errorf(field+".accessMode", "accessMode private needs presetOptions.image: the image Kaito pulls instead of its own")
+	// accessMode and presetOptions.image are deprecated in v1beta1 and read by nothing in Kaito
+	// v0.12.0: every preset runs Kaito's base image, which downloads the weights.
+	switch p.AccessMode {
+	case "", "public":
+	case "private":
+		v.warnf(field+".accessMode", "accessMode is deprecated and ignored by Kaito %s: every preset runs Kaito's base image, which downloads the weights; remove it", presets.KaitoVersion)
+	default:
+		v.errorf(field+".accessMode", "%q is not one of public, private", p.AccessMode)
 	}
 	if opts.Image != "" {
-		v.check(field+".presetOptions.image", checkImage(opts.Image))
+		v.warnf(field+".presetOptions.image", "presetOptions.image is ignored by Kaito %s: every preset runs Kaito's base image, which downloads the weights; remove it", presets.KaitoVersion)
 	}
 	for i, s := range opts.ImagePullSecrets {
 		v.objectName(indexField(field+".presetOptions.imagePullSecrets", i), s)
@@ -275,7 +407,9 @@ func (v *validator) preset(field string, p *PresetSpec) *presets.Model {
 	if opts.ModelAccessSecret != "" {
 		v.objectName(field+".presetOptions.modelAccessSecret", opts.ModelAccessSecret)
 	} else if m.Gated {
-		v.errorf(field, "preset %q is a gated model: set presetOptions.modelAccessSecret to a Secret holding HF_TOKEN", name)
+		// Kaito v0.12.0 asks for the secret only when huggingface.co refused it a live lookup; a
+		// catalogued gated model is admitted without one and fails to download.
+		v.warnf(field, "preset %q is a gated model on Hugging Face: without presetOptions.modelAccessSecret (a Secret with key HF_TOKEN) its download fails when the pod starts; set it", name)
 	}
 	return &m
 }
@@ -300,70 +434,30 @@ func (v *validator) suggestPreset(name string) string {
 	return ""
 }
 
-// fit checks that the chosen SKU holds the model, unless the user bypassed the check.
-func (v *validator) fit(m *presets.Model) {
-	it := v.ws.InstanceType()
-	sku, ok := v.cat.SKU(it)
-	if !ok || v.ws.Resource.Partition != nil {
-		return
-	}
-	count := v.ws.NodeCount()
-	model := *m
-	if v.ws.Tuning != nil {
-		// A tuning job runs on one node, whatever the model could do when served.
-		count, model.MultiNode = 1, false
-	}
-	f := v.cat.Fit(model, sku, count, v.maxModelLen)
-	if f.Fits {
-		return
-	}
-	msg := f.Reason
-	if alts := v.cat.Suggest(model, v.maxModelLen); len(alts) > 0 {
-		var names []string
-		for _, s := range alts[:min(3, len(alts))] {
-			names = append(names, s.Name)
-		}
-		msg += "; SKUs that fit: " + strings.Join(names, ", ")
-	}
-	if _, bypass := v.ws.Metadata.Annotations[AnnotationBypassResources]; bypass {
-		v.warnf("resource.instanceType", "%s (check bypassed by %s)", msg, AnnotationBypassResources)
-		return
-	}
-	v.errorf("resource.instanceType", "%s", msg)
-}
-
-func (v *validator) runtime(m *presets.Model) {
-	r, ok := v.ws.Metadata.Annotations[AnnotationRuntime]
-	if !ok || v.hasProblem(childField("metadata.annotations", AnnotationRuntime)) {
-		return
-	}
-	if !m.Supports(presets.Runtime(r)) {
-		v.errorf(childField("metadata.annotations", AnnotationRuntime), "preset %q does not run on %s in Kaito %s (it supports %s)", v.ws.PresetName(), r, presets.KaitoVersion, joinRuntimes(m.Runtimes()))
-	}
-}
-
-func joinRuntimes(rs []presets.Runtime) string {
-	var s []string
-	for _, r := range rs {
-		s = append(s, string(r))
-	}
-	return strings.Join(s, ", ")
-}
-
 func (v *validator) inference() {
 	inf := v.ws.Inference
 	switch {
 	case inf.Preset != nil && inf.Template != nil:
 		v.errorf("inference", "set either preset or template, not both")
+		v.instanceType()
 	case inf.Preset == nil && inf.Template == nil:
 		v.errorf("inference", "a preset (a Kaito model) or a template (your own pod) is required")
+		v.instanceType()
 	case inf.Preset != nil:
+		// Kaito judges no resource against a preset it cannot resolve.
 		if m := v.preset("inference.preset", inf.Preset); m != nil {
-			v.fit(m)
-			v.runtime(m)
+			v.instanceType()
+			v.chooseRuntime(m)
+			v.inferenceConfig(m)
+			v.sizing(m)
+			v.adapterRuntime()
+		} else {
+			v.inferenceConfig(nil)
 		}
 	default:
+		v.instanceType()
 		v.template()
+		v.inferenceConfig(nil)
 	}
 	if inf.Config != "" {
 		v.objectName("inference.config", inf.Config)
@@ -373,6 +467,8 @@ func (v *validator) inference() {
 
 func (v *validator) template() {
 	t := v.ws.Inference.Template
+	// Kaito's CRD does not look inside the template, but the Kubernetes API server refuses the
+	// workload kaito-sync makes of it without these.
 	if len(t.Spec.Containers) == 0 {
 		v.errorf("inference.template.spec.containers", "a template needs at least one container")
 	}
@@ -381,16 +477,23 @@ func (v *validator) template() {
 		if c.Name == "" {
 			v.errorf(f+".name", "a container name is required")
 		}
-		v.check(f+".image", checkImage(c.Image))
+		if c.Image == "" {
+			v.errorf(f+".image", "an image reference is required")
+			continue
+		}
+		// Only the node pulling it judges an image reference: a bad one is a pod that never starts.
+		v.image(f+".image", c.Image, false, Warning)
 	}
 	if len(v.ws.Inference.Adapters) > 0 {
-		v.errorf("inference.adapters", "adapters need a preset: a template workspace runs your own server, which loads its own adapters")
+		v.warnf("inference.adapters", "adapters are loaded only into a preset's server: with a template they are ignored; remove them and load them in your own server")
 	}
 }
 
 // maxAdapters is Kaito's limit on adapters per workspace.
 const maxAdapters = 10
 
+// adapters checks the adapters with the rules Kaito applies to them on every update
+// (validateCreateorUpdate), at create too: kaito-sync applies a workspace again and again.
 func (v *validator) adapters() {
 	ads := v.ws.Inference.Adapters
 	if len(ads) > maxAdapters {
@@ -410,14 +513,27 @@ func (v *validator) adapters() {
 	}
 }
 
+// adapterRuntime applies Kaito's runtime rule for adapters (pkg/model/interface.go,
+// PresetParam.Validate): vLLM loads LoRA adapters at full strength only.
+func (v *validator) adapterRuntime() {
+	if v.runtime != presets.RuntimeVLLM {
+		return
+	}
+	for i, a := range v.ws.Inference.Adapters {
+		if a.Strength != nil {
+			v.errorf(indexField("inference.adapters", i)+".strength",
+				"vLLM does not support adapter strength: remove strength or set %s: transformers", AnnotationRuntime)
+		}
+	}
+}
+
 func (v *validator) adapterSource(f string, s *DataSource, i int, seen map[string]int) {
 	switch {
 	case s.Name == "":
 		v.errorf(f+".name", "an adapter name is required")
-	case placeholder(s.Name) != "":
-		v.errorf(f+".name", "%s", placeholderMessage(placeholder(s.Name)))
-	case dnsLabel(s.Name) != "":
-		v.errorf(f+".name", "%s", dnsLabel(s.Name))
+	// A DNS label, stricter than Kaito's subdomain: the name becomes part of container and volume
+	// names.
+	case !v.value(f+".name", s.Name, dnsLabel(s.Name)):
 	default:
 		if prev, dup := seen[s.Name]; dup {
 			v.errorf(f+".name", "adapter name %q is already used by inference.adapters[%d]", s.Name, prev)
@@ -432,7 +548,7 @@ func (v *validator) adapterSource(f string, s *DataSource, i int, seen map[strin
 	case s.Image != "" && s.Volume != nil:
 		v.errorf(f, "set either image or volumeSource, not both")
 	case s.Image != "":
-		v.check(f+".image", checkDataImage(s.Image))
+		v.image(f+".image", s.Image, true, Error)
 	case s.Volume == nil && len(s.URLs) == 0:
 		v.errorf(f, "an adapter needs an image or a volumeSource")
 	}
@@ -442,17 +558,37 @@ func (v *validator) adapterSource(f string, s *DataSource, i int, seen map[strin
 }
 
 func (v *validator) strength(f, s string) {
-	if p := placeholder(s); p != "" {
-		v.errorf(f, "%s", placeholderMessage(p))
-		return
-	}
 	// Kaito parses the string as it is, so surrounding spaces are an error there too.
 	x, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		v.errorf(f, "%q is not a number between 0.0 and 1.0", s)
+	switch {
+	case err != nil:
+		v.value(f, s, fmt.Sprintf("%q is not a number between 0.0 and 1.0", s))
+	case !(x >= 0 && x <= 1): // also refuses NaN, which ParseFloat accepts
+		v.value(f, s, fmt.Sprintf("%s is outside 0.0..1.0", s))
+	}
+}
+
+// image judges an image reference: a broken one is reported with severity sev (an error where a
+// pod of kaito-sync's would never start on it). data marks the images of adapters and tuning data,
+// where an image without a registry or a tag is worth a warning.
+func (v *validator) image(field, s string, data bool, sev Severity) {
+	const hint = " (an image reference such as myregistry.azurecr.io/adapter-phi3:0.0.1)"
+	invalid := imageSyntax(s)
+	if p := placeholder(s); p != "" {
+		if invalid != "" {
+			v.add(sev, field, "%s%s", placeholderMessage(p), hint)
+		} else {
+			v.warnf(field, "%s%s", placeholderMessage(p), hint)
+		}
 		return
 	}
-	if !(x >= 0 && x <= 1) { // also refuses NaN, which ParseFloat accepts
-		v.errorf(f, "%s is outside 0.0..1.0", s)
+	if invalid != "" {
+		v.add(sev, field, "%s", invalid)
+		return
+	}
+	if data {
+		if msg := dataImageShape(s); msg != "" {
+			v.warnf(field, "%s", msg)
+		}
 	}
 }

@@ -61,7 +61,6 @@ inference:
     - source:
         name: dolly
         image: myregistry.azurecr.io/adapter-phi3:0.0.1
-      strength: "0.5"
     - source:
         name: support
         volumeSource:
@@ -137,12 +136,19 @@ resource:
   partition:
     mode: mig
     profile: 1g.10gb
-    count: 2
 inference:
   preset:
     name: phi-3-mini-4k-instruct
 `
 )
+
+// withStrength turns the adapters baseline into a transformers workspace (the annotation takes lines
+// 5 and 6) whose first adapter has a strength (line 19): vLLM takes no strength.
+func withStrength(doc, strength string) string {
+	doc = strings.Replace(doc, "  name: ws\n", "  name: ws\n  annotations:\n    kaito.sh/runtime: transformers\n", 1)
+	const image = "        image: myregistry.azurecr.io/adapter-phi3:0.0.1\n"
+	return strings.Replace(doc, image, image+"      strength: \""+strength+"\"\n", 1)
+}
 
 // TestValidBaselines: each shape of workspace, written correctly, has no problem at all.
 func TestValidBaselines(t *testing.T) {
@@ -200,22 +206,6 @@ inference:
   preset:
     name: MICROSOFT/PHI-4-MINI-INSTRUCT
 `},
-		{"public preset with accessMode private and image", `apiVersion: kaito.sh/v1alpha1
-kind: Workspace
-metadata:
-  name: ws
-resource:
-  instanceType: Standard_NC24ads_A100_v4
-  labelSelector:
-    matchLabels:
-      apps: phi
-inference:
-  preset:
-    name: phi-3-mini-4k-instruct
-    accessMode: private
-    presetOptions:
-      image: myregistry.azurecr.io/phi-3:0.0.1
-`},
 		{"multi-node model with the estimated node count", `apiVersion: kaito.sh/v1alpha1
 kind: Workspace
 metadata:
@@ -269,7 +259,13 @@ inference:
 		{"enablelb False", strings.Replace(baseInference, "  name: ws\n", "  name: ws\n  annotations:\n    kaito.sh/enablelb: \"False\"\n", 1)},
 		{"single-value In expression", strings.Replace(baseInference, "    matchLabels:\n      apps: phi\n",
 			"    matchExpressions:\n      - {key: apps, operator: In, values: [phi]}\n", 1)},
-		{"adapter strengths at the bounds", strings.Replace(baseAdapters, `"0.5"`, `"0"`, 1) + "      strength: \"1\"\n"},
+		{"adapter strengths at the bounds on transformers", withStrength(baseAdapters, "0") + "      strength: \"1\"\n"},
+		{"adapters on vLLM without strength", baseAdapters},
+		{"v1beta1 accelerator partition", strings.Replace(basePartition, "    mode: mig\n    profile: 1g.10gb\n", "    mode: accelerator\n    count: 2\n", 1)},
+		{"MIG slice that holds the weights with room to spare", strings.Replace(basePartition, "1g.10gb", "7g.80gb", 1)},
+		{"node-image-family and use-local-weights", strings.Replace(baseInference, "  name: ws\n", "  name: ws\n  annotations:\n    kaito.sh/node-image-family: \" AzureLinux \"\n    kaito.sh/use-local-weights: \"false\"\n", 1)},
+		{"count equal to Kaito's estimate", strings.Replace(baseInference, "resource:\n", "resource:\n  count: 1\n", 1)},
+		{"transformers model that fits one node", strings.Replace(strings.Replace(baseInference, "  name: ws\n", "  name: ws\n  annotations:\n    kaito.sh/runtime: transformers\n", 1), "phi-3-mini-4k-instruct", "phi-4", 1)},
 		{"inference config and adapters pull secret", strings.Replace(baseAdapters, "        image: myregistry", "        imagePullSecrets: [acr-pull]\n        image: myregistry", 1)},
 		{"tuning input image", strings.Replace(baseTuningURLs,
 			"    urls:\n      - https://huggingface.co/datasets/philschmid/dolly-15k-oai-style/resolve/main/train.parquet\n",
@@ -411,8 +407,14 @@ func TestValidateAnnotations(t *testing.T) {
 		return strings.Replace(doc, "  name: ws\n", "  name: ws\n  annotations:\n"+annotations, 1)
 	}
 	runValidationCases(t, []validationCase{
+		// Kaito runs vLLM for any value but exactly "transformers" (GetWorkspaceRuntimeName).
 		{"runtime unknown", annotated(baseInference, "    kaito.sh/runtime: tensorrt\n"),
-			[]problemWant{{sev: Error, field: `metadata.annotations["kaito.sh/runtime"]`, line: 6, msg: `runtime "tensorrt" is not one of vllm, transformers`}}},
+			[]problemWant{{sev: Warning, field: `metadata.annotations["kaito.sh/runtime"]`, line: 6, msg: `runtime "tensorrt" is not one of vllm, transformers: Kaito runs vLLM for any value but exactly "transformers"`}}},
+		{"runtime in another case is vLLM", strings.Replace(withStrength(baseAdapters, "0.5"), "runtime: transformers", "runtime: Transformers", 1),
+			[]problemWant{
+				{sev: Warning, field: `metadata.annotations["kaito.sh/runtime"]`, line: 6, msg: `runtime "Transformers" is not one of vllm, transformers`},
+				{sev: Error, field: "inference.adapters[0].strength", line: 19, msg: "vLLM does not support adapter strength: remove strength or set kaito.sh/runtime: transformers"},
+			}},
 		{"runtime the preset does not support", `apiVersion: kaito.sh/v1beta1
 kind: Workspace
 metadata:
@@ -427,7 +429,13 @@ resource:
 inference:
   preset:
     name: phi-4-mini-instruct
-`, []problemWant{{sev: Error, field: `metadata.annotations["kaito.sh/runtime"]`, line: 6, msg: `preset "phi-4-mini-instruct" does not run on transformers in Kaito v0.12.0 (it supports vllm)`}}},
+`, []problemWant{{sev: Error, field: `metadata.annotations["kaito.sh/runtime"]`, line: 6, msg: `preset "phi-4-mini-instruct" does not run on transformers in Kaito v0.12.0 (it runs on vllm only): remove kaito.sh/runtime: transformers`}}},
+		{"node-image-family unknown", annotated(baseInference, "    kaito.sh/node-image-family: windows\n"),
+			[]problemWant{{sev: Error, field: `metadata.annotations["kaito.sh/node-image-family"]`, line: 6, msg: `unsupported node image family "windows": use ubuntu or azurelinux`}}},
+		{"use-local-weights not a boolean", annotated(baseInference, "    kaito.sh/use-local-weights: \"True\"\n"),
+			[]problemWant{{sev: Error, field: `metadata.annotations["kaito.sh/use-local-weights"]`, line: 6, msg: `"True" must be "true" or "false"`}}},
+		{"node-class-name cannot be checked offline", annotated(baseInference, "    kaito.sh/node-class-name: gpu-class\n"),
+			[]problemWant{{sev: Warning, field: `metadata.annotations["kaito.sh/node-class-name"]`, line: 6, msg: "--karpenter-node-classes"}}},
 		{"enablelb not exactly True", annotated(baseInference, "    kaito.sh/enablelb: \"true\"\n"),
 			[]problemWant{{sev: Warning, field: `metadata.annotations["kaito.sh/enablelb"]`, line: 6, msg: `only honours the exact value "True"; "true" is treated as false`}}},
 		{"performance-mode unknown", annotated(baseInference, "    kaito.sh/performance-mode: fast\n"),
@@ -515,18 +523,25 @@ func TestValidatePreset(t *testing.T) {
 			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `preset "phi-2" was removed in Kaito v0.8.0; use the Hugging Face id "microsoft/phi-2" instead`}}},
 		{"removed llama 2 preset", preset("  preset:\n    name: llama-2-7b\n    accessMode: private\n    presetOptions:\n      image: myregistry.azurecr.io/llama-2-7b:0.0.1\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `preset "llama-2-7b" was removed in Kaito v0.4.6; use the Hugging Face id "meta-llama/Llama-2-7b-hf" instead`}}},
+		// Kaito v0.12.0 admits a catalogued gated model without a secret; the download then fails.
 		{"gated preset without modelAccessSecret", preset("  preset:\n    name: llama-3.1-8b-instruct\n"),
-			[]problemWant{{sev: Error, field: "inference.preset", line: 11, msg: `preset "llama-3.1-8b-instruct" is a gated model: set presetOptions.modelAccessSecret`}}},
+			[]problemWant{{sev: Warning, field: "inference.preset", line: 11, msg: `preset "llama-3.1-8b-instruct" is a gated model on Hugging Face: without presetOptions.modelAccessSecret (a Secret with key HF_TOKEN) its download fails when the pod starts`}}},
 		{"modelAccessSecret is not a valid name", preset("  preset:\n    name: llama-3.1-8b-instruct\n    presetOptions:\n      modelAccessSecret: HF_TOKEN\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.modelAccessSecret", line: 14, msg: `"HF_TOKEN" is not a valid name`}}},
 		{"modelAccessSecret is a placeholder", preset("  preset:\n    name: llama-3.1-8b-instruct\n    presetOptions:\n      modelAccessSecret: <your-secret>\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.modelAccessSecret", line: 14, msg: `"<your-secret>" is a placeholder`}}},
-		{"accessMode private without image on a public preset", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    accessMode: private\n"),
-			[]problemWant{{sev: Error, field: "inference.preset.accessMode", line: 13, msg: "accessMode private needs presetOptions.image"}}},
+		// accessMode and presetOptions.image are deprecated and read by nothing in Kaito v0.12.0.
+		{"accessMode private", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    accessMode: private\n"),
+			[]problemWant{{sev: Warning, field: "inference.preset.accessMode", line: 13, msg: "accessMode is deprecated and ignored by Kaito v0.12.0"}}},
 		{"accessMode unknown", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    accessMode: internal\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.accessMode", line: 13, msg: `"internal" is not one of public, private`}}},
-		{"presetOptions.image invalid", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    accessMode: private\n    presetOptions:\n      image: MyRegistry.azurecr.io/Llama:1\n"),
-			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.image", line: 15, msg: `"MyRegistry.azurecr.io/Llama:1" is not a valid image reference`}}},
+		{"presetOptions.image, even an invalid one, is ignored", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    accessMode: private\n    presetOptions:\n      image: MyRegistry.azurecr.io/Llama:1\n"),
+			[]problemWant{
+				{sev: Warning, field: "inference.preset.accessMode", line: 13, msg: "accessMode is deprecated and ignored"},
+				{sev: Warning, field: "inference.preset.presetOptions.image", line: 15, msg: "presetOptions.image is ignored by Kaito v0.12.0"},
+			}},
+		{"modelAccessSecret placeholder that is a valid name", preset("  preset:\n    name: llama-3.1-8b-instruct\n    presetOptions:\n      modelAccessSecret: changeme\n"),
+			[]problemWant{{sev: Warning, field: "inference.preset.presetOptions.modelAccessSecret", line: 14, msg: `"changeme" is a placeholder`}}},
 		{"imagePullSecrets name invalid", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    presetOptions:\n      imagePullSecrets:\n        - acr-pull\n        - Acr_Pull\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.imagePullSecrets[1]", line: 16, msg: `"Acr_Pull" is not a valid name`}}},
 		{"inference.config is not a valid name", strings.Replace(baseInference, "  preset:\n", "  config: Inference_Params\n  preset:\n", 1),
@@ -546,51 +561,126 @@ func TestValidateResource(t *testing.T) {
 		}
 		return strings.Replace(doc, old, block, 1)
 	}
-	withBypass := func(doc string) string {
-		return strings.Replace(doc, "  name: ws\n", "  name: ws\n  annotations:\n    kaito.sh/bypass-resource-checks: \"True\"\n", 1)
+	matchLabels := func(labels string) string {
+		return resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector:\n    matchLabels:\n"+labels)
 	}
-	llama70b := strings.Replace(baseInference, "  preset:\n    name: phi-3-mini-4k-instruct\n",
-		"  preset:\n    name: llama-3.3-70b-instruct\n    presetOptions:\n      modelAccessSecret: hf-token\n", 1)
-	phiMedium := strings.Replace(baseInference, "phi-3-mini-4k-instruct", "phi-3-medium-4k-instruct", 1)
 
 	runValidationCases(t, []validationCase{
 		{"labelSelector missing", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n"),
 			[]problemWant{{sev: Error, field: "resource.labelSelector", line: 5, msg: "a labelSelector with matchLabels is required"}}},
 		{"labelSelector empty", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector: {}\n"),
 			[]problemWant{{sev: Error, field: "resource.labelSelector", line: 7, msg: "a labelSelector with matchLabels is required"}}},
-		{"matchLabels key invalid", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector:\n    matchLabels:\n      \"apps!\": phi\n"),
+		{"matchLabels key invalid", matchLabels("      \"apps!\": phi\n"),
 			[]problemWant{{sev: Error, field: `resource.labelSelector.matchLabels["apps!"]`, line: 9, msg: `label key "apps!"`}}},
-		{"matchLabels value invalid", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector:\n    matchLabels:\n      apps: phi 3\n"),
+		{"matchLabels value invalid", matchLabels("      apps: phi 3\n"),
 			[]problemWant{{sev: Error, field: "resource.labelSelector.matchLabels.apps", line: 9, msg: `label value "phi 3"`}}},
 		{"matchExpressions operator invalid", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector:\n    matchExpressions:\n      - {key: apps, operator: Like, values: [phi]}\n"),
 			[]problemWant{{sev: Error, field: "resource.labelSelector.matchExpressions", line: 8, msg: `"Like" is not a valid label selector operator`}}},
 		{"matchExpressions Kaito cannot turn into node labels", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector:\n    matchExpressions:\n      - {key: apps, operator: Exists}\n"),
 			[]problemWant{{sev: Error, field: "resource.labelSelector.matchExpressions", line: 8, msg: "Kaito accepts only matchLabels and In with a single value"}}},
+		// Kaito drops the labels it puts on its own nodes from a selector (SanitizedMatchLabels).
+		{"matchLabels of reserved labels only", matchLabels("      kaito.sh/workspace: ws\n      karpenter.kaito.sh/workspace-name: ws\n"),
+			[]problemWant{{sev: Error, field: "resource.labelSelector.matchLabels", line: 8, msg: `matchLabels must hold at least one label of your own: Kaito reserves "kaito.sh/workspace", "karpenter.kaito.sh/workspace-name" for the nodes it provisions`}}},
+		{"a reserved label beside one of your own", matchLabels("      apps: phi\n      kaito.sh/workspacenamespace: default\n"),
+			[]problemWant{{sev: Warning, field: `resource.labelSelector.matchLabels["kaito.sh/workspacenamespace"]`, line: 10, msg: `Kaito reserves "kaito.sh/workspacenamespace" for the nodes it provisions and ignores it in a selector: remove it`}}},
+		// The CRD has no minimum; a count below 1 is no node.
 		{"count below 1", resource(baseInference, "resource:\n  count: 0\n  instanceType: Standard_NC24ads_A100_v4\n  labelSelector:\n    matchLabels:\n      apps: phi\n"),
-			[]problemWant{{sev: Error, field: "resource.count", line: 6, msg: "must be at least 1, got 0"}}},
+			[]problemWant{{sev: Warning, field: "resource.count", line: 6, msg: "count 0 is below 1: Kaito's CRD lets it through, but it means no node; set count to 1 or more"}}},
 		{"preferredNodes name invalid", resource(baseInference, "resource:\n  instanceType: Standard_NC24ads_A100_v4\n  preferredNodes:\n    - aks-gpu-1\n    - AKS_GPU_2\n  labelSelector:\n    matchLabels:\n      apps: phi\n"),
 			[]problemWant{{sev: Error, field: "resource.preferredNodes[1]", line: 9, msg: `"AKS_GPU_2" is not a valid name`}}},
 		{"unknown GPU instanceType", strings.Replace(baseInference, "Standard_NC24ads_A100_v4", "Standard_NC24ads_A100_v9", 1),
-			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: `unknown GPU instance type "Standard_NC24ads_A100_v9"; ` + "`kaito-sync skus`"}}},
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: `unknown GPU instance type "Standard_NC24ads_A100_v9" (not in Kaito v0.12.0's SKU table: its node estimator cannot size it, nor can kaito-sync); did you mean "Standard_NC24ads_A100_v4"?; ` + "`kaito-sync skus`"}}},
 		{"non-GPU instanceType", strings.Replace(baseInference, "Standard_NC24ads_A100_v4", "Standard_D4s_v3", 1),
-			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: `unknown GPU instance type "Standard_D4s_v3" (not an Azure GPU VM size: those start with Standard_N)`}}},
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: `unknown GPU instance type "Standard_D4s_v3" (a Standard_D size has no GPU)`}}},
+		{"not an Azure size", strings.Replace(baseInference, "Standard_NC24ads_A100_v4", "p4d.24xlarge", 1),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: `unknown GPU instance type "p4d.24xlarge" (not an Azure GPU VM size: those start with Standard_N)`}}},
 		{"placeholder instanceType", strings.Replace(baseInference, "Standard_NC24ads_A100_v4", "<your-vm-sku>", 1),
 			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: `"<your-vm-sku>" is a placeholder copied from the docs`}}},
-		// 26Gi × 1.02 in (16 × 0.84 − 2.3 − 0.19) ÷ 1.05 = 10.43Gi per GPU → 3 GPUs of 1 per node.
-		{"model needs more nodes than count", strings.Replace(phiMedium, "Standard_NC24ads_A100_v4", "Standard_NC6s_v3", 1),
-			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "Kaito's estimator gives microsoft/Phi-3-medium-4k-instruct 3 GPUs of 16Gi (26Gi of weights at max-model-len 2048); that is 3 × Standard_NC6s_v3 but count is 1: set count to 3; SKUs that fit: Standard_NC24ads_A100_v4"}}},
+		// Kaito judges no resource against a preset it does not know.
+		{"unknown preset: no SKU verdict", strings.Replace(strings.Replace(baseInference, "Standard_NC24ads_A100_v4", "Standard_NC24ads_A100_v9", 1), "phi-3-mini-4k-instruct", "phi-9", 1),
+			[]problemWant{{sev: Error, field: "inference.preset.name", line: 12, msg: `unknown preset "phi-9"`}}},
+	})
+}
+
+// TestValidateSizing: with vLLM, Kaito's node estimator replaces resource.count; with transformers,
+// the weights must fit one node and count nodes; on a MIG slice, the slice.
+func TestValidateSizing(t *testing.T) {
+	annotate := func(doc, annotations string) string {
+		return strings.Replace(doc, "  name: ws\n", "  name: ws\n  annotations:\n"+annotations, 1)
+	}
+	const bypass = "    kaito.sh/bypass-resource-checks: \"True\"\n"
+	const transformers = "    kaito.sh/runtime: transformers\n"
+	model := func(doc, name string) string { return strings.Replace(doc, "phi-3-mini-4k-instruct", name, 1) }
+	sku := func(doc, name string) string { return strings.Replace(doc, "Standard_NC24ads_A100_v4", name, 1) }
+	count := func(doc string, n int) string {
+		return strings.Replace(doc, "resource:\n", fmt.Sprintf("resource:\n  count: %d\n", n), 1)
+	}
+	llama70b := strings.Replace(baseInference, "  preset:\n    name: phi-3-mini-4k-instruct\n",
+		"  preset:\n    name: llama-3.3-70b-instruct\n    presetOptions:\n      modelAccessSecret: hf-token\n", 1)
+	bypassWarning := problemWant{sev: Warning, field: `metadata.annotations["kaito.sh/bypass-resource-checks"]`, line: 6, msg: "GPU memory checks are bypassed"}
+
+	runValidationCases(t, []validationCase{
 		// Kaito v0.12.0 sizes llama-3.3-70b-instruct to 3 nodes of one A100 80Gi, whatever count says.
-		{"count below Kaito's estimate", strings.Replace(llama70b, "resource:\n", "resource:\n  count: 2\n", 1),
-			[]problemWant{{sev: Error, field: "resource.instanceType", line: 7, msg: "that is 3 × Standard_NC24ads_A100_v4 but count is 2: set count to 3"}}},
-		{"fit error becomes a warning when bypassed", withBypass(strings.Replace(phiMedium, "Standard_NC24ads_A100_v4", "Standard_NC6s_v3", 1)),
+		{"vLLM: count below Kaito's estimate", count(llama70b, 2),
+			[]problemWant{{sev: Warning, field: "resource.count", line: 6, msg: "Kaito runs 3 × Standard_NC24ads_A100_v4 (count 2 is replaced by its estimate: meta-llama/Llama-3.3-70B-Instruct needs 3 GPUs of 80Gi for 131.42Gi of weights at max-model-len 2048); set count to 3 to say so"}}},
+		{"vLLM: count above Kaito's estimate", count(baseInference, 2),
+			[]problemWant{{sev: Warning, field: "resource.count", line: 6, msg: "Kaito runs 1 × Standard_NC24ads_A100_v4 (count 2 is replaced by its estimate"}}},
+		// 26Gi × 1.02 in (24 × 0.84 − 2.3 − 0.19) ÷ 1.05 = 16.8Gi per GPU → 2 GPUs of 1 per node.
+		{"vLLM: no count, the estimate is more than one node", sku(model(baseInference, "phi-3-medium-4k-instruct"), "Standard_NV36ads_A10_v5"),
+			[]problemWant{{sev: Warning, field: "resource.instanceType", line: 6, msg: "Kaito runs 2 × Standard_NV36ads_A10_v5 (the default count of 1 is replaced by its estimate: microsoft/Phi-3-medium-4k-instruct needs 2 GPUs of 24Gi for 26Gi of weights at max-model-len 2048)"}}},
+		{"vLLM: v1alpha1 default instanceType is sized too", model(strings.Replace(baseInference, "  instanceType: Standard_NC24ads_A100_v4\n", "", 1), "qwen2.5-coder-32b-instruct"),
+			[]problemWant{{sev: Warning, field: "resource.instanceType", line: 5, msg: "Kaito runs 2 × Standard_NC24ads_A100_v4 (the default count of 1 is replaced by its estimate: Qwen/Qwen2.5-Coder-32B-Instruct needs 2 GPUs of 80Gi for 61.03Gi of weights"}}},
+		{"vLLM: count below 1 is left to its own warning", count(llama70b, 0),
+			[]problemWant{{sev: Warning, field: "resource.count", line: 6, msg: "count 0 is below 1"}}},
+
+		// Transformers: Kaito's rules #18 and #19 of validateCreateWithInference.
+		{"transformers: weights over one node's GPU memory", annotate(sku(model(baseInference, "phi-4"), "Standard_NV36ads_A10_v5"), transformers),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 8, msg: "the transformers runtime cannot spread a model over nodes: microsoft/phi-4 has 27.31Gi of weights but one Standard_NV36ads_A10_v5 has 24Gi of GPU memory; pick a SKU with more; SKUs that fit: Standard_NC24ads_A100_v4, Standard_NC40ads_H100_v5, Standard_NCC40ads_H100_v5; or run it on vLLM, which spreads it over nodes: remove kaito.sh/runtime: transformers"}}},
+		{"transformers: one node only, even bypassed", annotate(sku(model(baseInference, "phi-4"), "Standard_NV36ads_A10_v5"), transformers+bypass),
 			[]problemWant{
-				{sev: Warning, field: `metadata.annotations["kaito.sh/bypass-resource-checks"]`, line: 6, msg: "GPU memory checks are bypassed"},
-				{sev: Warning, field: "resource.instanceType", line: 8, msg: "set count to 3; SKUs that fit: Standard_NC24ads_A100_v4, Standard_NC40ads_H100_v5, Standard_NCC40ads_H100_v5 (check bypassed by kaito.sh/bypass-resource-checks)"},
+				{sev: Warning, field: `metadata.annotations["kaito.sh/bypass-resource-checks"]`, line: 7, msg: "GPU memory checks are bypassed"},
+				{sev: Error, field: "resource.instanceType", line: 9, msg: "the transformers runtime cannot spread a model over nodes"},
 			}},
-		{"v1alpha1 default instanceType is sized too", strings.Replace(
-			strings.Replace(baseInference, "  instanceType: Standard_NC24ads_A100_v4\n", "", 1),
-			"phi-3-mini-4k-instruct", "qwen2.5-coder-32b-instruct", 1),
-			[]problemWant{{sev: Error, field: "resource.instanceType", line: 5, msg: "Kaito's estimator gives Qwen/Qwen2.5-Coder-32B-Instruct 2 GPUs of 80Gi (61.03Gi of weights at max-model-len 2048); that is 2 × Standard_NC24ads_A100_v4 but count is 1: set count to 2"}}},
+		{"transformers: count nodes must hold the weights", count(annotate(baseInference, transformers), 0),
+			[]problemWant{
+				{sev: Warning, field: "resource.count", line: 8, msg: "count 0 is below 1"},
+				{sev: Error, field: "resource.count", line: 8, msg: "insufficient GPU memory: 0 × Standard_NC24ads_A100_v4 has 0Gi in all but microsoft/Phi-3-mini-4k-instruct needs at least 7.12Gi for its weights; set count to 1"},
+			}},
+		{"transformers: count check bypassed", count(annotate(baseInference, bypass+transformers), 0),
+			[]problemWant{
+				bypassWarning,
+				{sev: Warning, field: "resource.count", line: 9, msg: "count 0 is below 1"},
+				{sev: Warning, field: "resource.count", line: 9, msg: "insufficient GPU memory: 0 × Standard_NC24ads_A100_v4 has 0Gi in all but microsoft/Phi-3-mini-4k-instruct needs at least 7.12Gi for its weights; set count to 1 (check bypassed by kaito.sh/bypass-resource-checks)"},
+			}},
+		{"transformers: count is taken as written", count(annotate(baseInference, transformers), 2), nil},
+
+		// GPUs below compute capability 8.0: Kaito v0.12.0 lists none; kaito-sync serves them on
+		// transformers in float16.
+		{"legacy SKU: served on transformers, with a warning", sku(baseInference, "Standard_NC6s_v3"),
+			[]problemWant{{sev: Warning, field: "resource.instanceType", line: 6, msg: "Kaito v0.12.0 does not list Standard_NC6s_v3 (NVIDIA V100, compute capability 7.0, below the 8.0 its vLLM needs): kaito-sync serves it on the transformers runtime in float16"}}},
+		{"legacy SKU: adapter strength is fine on transformers", sku(strings.Replace(withStrength(baseAdapters, "0.5"), "    kaito.sh/runtime: transformers\n", "    kaito.sh/enablelb: \"False\"\n", 1), "Standard_NC4as_T4_v3"),
+			[]problemWant{{sev: Warning, field: "resource.instanceType", line: 8, msg: "Kaito v0.12.0 does not list Standard_NC4as_T4_v3 (NVIDIA T4, compute capability 7.5"}}},
+		{"legacy SKU: explicit vLLM", annotate(sku(baseInference, "Standard_NC6s_v3"), "    kaito.sh/runtime: vllm\n"),
+			[]problemWant{
+				{sev: Error, field: `metadata.annotations["kaito.sh/runtime"]`, line: 6, msg: "Standard_NC6s_v3 (NVIDIA V100) cannot run vLLM: remove kaito.sh/runtime: vllm to serve it on transformers, or pick a SKU of compute capability 8.0 or more"},
+				{sev: Warning, field: "resource.instanceType", line: 8, msg: "does not list Standard_NC6s_v3"},
+			}},
+		{"legacy SKU: a model without transformers parameters", sku(model(baseInference, "phi-4-mini-instruct"), "Standard_NC6s_v3"),
+			[]problemWant{
+				{sev: Warning, field: "resource.instanceType", line: 6, msg: "does not list Standard_NC6s_v3"},
+				{sev: Error, field: "resource.instanceType", line: 6, msg: `preset "phi-4-mini-instruct" has no transformers runtime in Kaito v0.12.0, and Standard_NC6s_v3 (NVIDIA V100) cannot run vLLM: pick a SKU of compute capability 8.0 or more; SKUs that fit: Standard_NV36ads_A10_v5`},
+			}},
+		{"legacy SKU: weights over one node", sku(model(baseInference, "phi-3-medium-4k-instruct"), "Standard_NC6s_v3"),
+			[]problemWant{
+				{sev: Warning, field: "resource.instanceType", line: 6, msg: "does not list Standard_NC6s_v3"},
+				{sev: Error, field: "resource.instanceType", line: 6, msg: "the transformers runtime cannot spread a model over nodes: microsoft/Phi-3-medium-4k-instruct has 26Gi of weights but one Standard_NC6s_v3 has 16Gi of GPU memory; pick a SKU with more; SKUs that fit: Standard_NC24ads_A100_v4, Standard_NC40ads_H100_v5, Standard_NCC40ads_H100_v5; vLLM, which spreads it over nodes, needs a GPU of compute capability 8.0 or more"},
+			}},
+
+		// MIG: the weights must fit one slice (validateMIGModelFit).
+		{"MIG slice smaller than the weights", strings.Replace(model(basePartition, "phi-3-medium-4k-instruct"), "1g.10gb", "2g.20gb", 1),
+			[]problemWant{{sev: Error, field: "resource.partition.profile", line: 11, msg: "microsoft/Phi-3-medium-4k-instruct needs at least 26Gi for its weights, more than the 20Gi of a 2g.20gb MIG slice; profiles that hold it: "}}},
+		{"MIG fit bypassed", annotate(strings.Replace(model(basePartition, "phi-3-medium-4k-instruct"), "1g.10gb", "2g.20gb", 1), bypass),
+			[]problemWant{bypassWarning, {sev: Warning, field: "resource.partition.profile", line: 13, msg: "(check bypassed by kaito.sh/bypass-resource-checks)"}}},
 	})
 }
 
@@ -598,8 +688,18 @@ func TestValidatePartition(t *testing.T) {
 	runValidationCases(t, []validationCase{
 		{"partition mode unknown", strings.Replace(basePartition, "mode: mig", "mode: slice", 1),
 			[]problemWant{{sev: Error, field: "resource.partition.mode", line: 10, msg: `"slice" is not one of mig, accelerator`}}},
-		{"partition count below 1", strings.Replace(basePartition, "count: 2", "count: 0", 1),
-			[]problemWant{{sev: Error, field: "resource.partition.count", line: 12, msg: "must be at least 1, got 0"}}},
+		{"MIG with a count", strings.Replace(basePartition, "profile: 1g.10gb\n", "profile: 1g.10gb\n    count: 2\n", 1),
+			[]problemWant{{sev: Error, field: "resource.partition.count", line: 12, msg: "count is only valid for accelerator mode"}}},
+		{"MIG without a profile", strings.Replace(basePartition, "    profile: 1g.10gb\n", "", 1),
+			[]problemWant{{sev: Error, field: "resource.partition", line: 9, msg: "mig mode needs a profile, e.g. 1g.10gb (one of 1g.10gb, 1g.12gb,"}}},
+		{"MIG profile Kaito does not know", strings.Replace(basePartition, "1g.10gb", "1g.11gb", 1),
+			[]problemWant{{sev: Error, field: "resource.partition.profile", line: 11, msg: `unknown MIG profile "1g.11gb" (did you mean "1g.10gb"?): use one of`}}},
+		{"accelerator with a profile", strings.Replace(basePartition, "mode: mig\n    profile: 1g.10gb\n", "mode: accelerator\n    profile: 1g.10gb\n    count: 1\n", 1),
+			[]problemWant{{sev: Error, field: "resource.partition.profile", line: 11, msg: "profile is not valid for accelerator mode"}}},
+		{"accelerator without a count", strings.Replace(basePartition, "mode: mig\n    profile: 1g.10gb\n", "mode: accelerator\n", 1),
+			[]problemWant{{sev: Error, field: "resource.partition", line: 9, msg: "accelerator mode needs count"}}},
+		{"accelerator count below 1", strings.Replace(basePartition, "mode: mig\n    profile: 1g.10gb\n", "mode: accelerator\n    count: 0\n", 1),
+			[]problemWant{{sev: Error, field: "resource.partition.count", line: 11, msg: "must be at least 1, got 0"}}},
 		{"partition with instanceType", strings.Replace(basePartition, "resource:\n", "resource:\n  instanceType: Standard_NC24ads_A100_v4\n", 1),
 			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "partitioned GPUs are bring-your-own nodes: remove instanceType"}}},
 		{"partition in v1alpha1", strings.Replace(basePartition, "kaito.sh/v1beta1", "kaito.sh/v1alpha1", 1),
@@ -617,24 +717,33 @@ func TestValidateTemplate(t *testing.T) {
 			[]problemWant{{sev: Error, field: "inference.template.spec.containers[0].name", line: 14, msg: "a container name is required"}}},
 		{"container without image", strings.Replace(baseTemplate, "          image: myregistry.azurecr.io/server:1.0\n", "", 1),
 			[]problemWant{{sev: Error, field: "inference.template.spec.containers[0].image", line: 14, msg: "an image reference is required"}}},
+		// Only the node pulling it judges an image: the workload is created and its pod never starts.
 		{"container image invalid", strings.Replace(baseTemplate, "myregistry.azurecr.io/server:1.0", "myregistry.azurecr.io/Server:1.0", 1),
-			[]problemWant{{sev: Error, field: "inference.template.spec.containers[0].image", line: 15, msg: `"myregistry.azurecr.io/Server:1.0" is not a valid image reference`}}},
+			[]problemWant{{sev: Warning, field: "inference.template.spec.containers[0].image", line: 15, msg: `"myregistry.azurecr.io/Server:1.0" is not a valid image reference`}}},
+		// Kaito accepts a placeholder in a value it does not judge; it fails when the pod uses it.
 		{"placeholder left in an env value", strings.Replace(baseTemplate, "value: fast", `value: "<your-token>"`, 1),
-			[]problemWant{{sev: Error, field: "inference.template.spec.containers[0].env[0].value", line: 18, msg: `"<your-token>" is a placeholder copied from the docs`}}},
+			[]problemWant{{sev: Warning, field: "inference.template.spec.containers[0].env[0].value", line: 18, msg: `"<your-token>" is a placeholder copied from the docs`}}},
 		{"placeholder left in a container command", strings.Replace(baseTemplate, "          env:\n", "          command: [\"serve\", \"--model=YOUR_MODEL\"]\n          env:\n", 1),
-			[]problemWant{{sev: Error, field: "inference.template.spec.containers[0].command[1]", line: 16, msg: `"YOUR_MODEL" is a placeholder`}}},
+			[]problemWant{{sev: Warning, field: "inference.template.spec.containers[0].command[1]", line: 16, msg: `"YOUR_MODEL" is a placeholder`}}},
 		{"adapters with a template", baseTemplate + `  adapters:
     - source:
         name: dolly
         image: myregistry.azurecr.io/adapter-phi3:0.0.1
-`, []problemWant{{sev: Error, field: "inference.adapters", line: 19, msg: "adapters need a preset"}}},
+`, []problemWant{{sev: Warning, field: "inference.adapters", line: 19, msg: "adapters are loaded only into a preset's server: with a template they are ignored"}}},
+		// Kaito judges the runtime against adapters only for presets.
+		{"adapter strength with a template", baseTemplate + `  adapters:
+    - source:
+        name: dolly
+        image: myregistry.azurecr.io/adapter-phi3:0.0.1
+      strength: "0.5"
+`, []problemWant{{sev: Warning, field: "inference.adapters", line: 19, msg: "with a template they are ignored"}}},
 	})
 }
 
 func TestValidateAdapters(t *testing.T) {
-	// adapter replaces the first adapter (lines 14 to 17) of the adapters baseline.
+	// adapter replaces the first adapter (lines 14 to 16) of the adapters baseline.
 	adapter := func(block string) string {
-		old := "    - source:\n        name: dolly\n        image: myregistry.azurecr.io/adapter-phi3:0.0.1\n      strength: \"0.5\"\n"
+		old := "    - source:\n        name: dolly\n        image: myregistry.azurecr.io/adapter-phi3:0.0.1\n"
 		return strings.Replace(baseAdapters, old, block, 1)
 	}
 	var eleven strings.Builder
@@ -645,14 +754,19 @@ func TestValidateAdapters(t *testing.T) {
 		{"more than 10 adapters", strings.SplitAfter(baseAdapters, "  adapters:\n")[0] + eleven.String(),
 			[]problemWant{{sev: Error, field: "inference.adapters", line: 13, msg: "at most 10 adapters per workspace, got 11"}}},
 		{"duplicate adapter name", strings.Replace(baseAdapters, "name: support", "name: dolly", 1),
-			[]problemWant{{sev: Error, field: "inference.adapters[1].source.name", line: 19, msg: `adapter name "dolly" is already used by inference.adapters[0]`}}},
+			[]problemWant{{sev: Error, field: "inference.adapters[1].source.name", line: 18, msg: `adapter name "dolly" is already used by inference.adapters[0]`}}},
 		{"adapter name not a DNS label", strings.Replace(baseAdapters, "name: dolly", "name: Dolly_V2", 1),
 			[]problemWant{{sev: Error, field: "inference.adapters[0].source.name", line: 15, msg: `"Dolly_V2" is not a valid name`}}},
+		// Kaito wants a DNS subdomain; render names containers and volumes after the adapter.
+		{"adapter name with a dot", strings.Replace(baseAdapters, "name: dolly", "name: dolly.v2", 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].source.name", line: 15, msg: `"dolly.v2" is not a valid name`}}},
 		{"adapter name missing", adapter("    - source:\n        image: myregistry.azurecr.io/adapter-phi3:0.0.1\n"),
 			[]problemWant{{sev: Error, field: "inference.adapters[0].source.name", line: 14, msg: "an adapter name is required"}}},
 		{"adapter name placeholder", strings.Replace(baseAdapters, "name: dolly", "name: ADAPTER_NAME_HERE", 1),
 			[]problemWant{{sev: Error, field: "inference.adapters[0].source.name", line: 15, msg: `"ADAPTER_NAME_HERE" is a placeholder`}}},
-		{"adapter without source", adapter("    - strength: \"0.5\"\n"),
+		{"adapter name placeholder that is a valid name", strings.Replace(baseAdapters, "name: dolly", "name: changeme", 1),
+			[]problemWant{{sev: Warning, field: "inference.adapters[0].source.name", line: 15, msg: `"changeme" is a placeholder`}}},
+		{"adapter without source", adapter("    - {}\n"),
 			[]problemWant{{sev: Error, field: "inference.adapters[0].source", line: 14, msg: "an adapter needs a source"}}},
 		{"adapter with image and volume", adapter("    - source:\n        name: dolly\n        image: myregistry.azurecr.io/adapter-phi3:0.0.1\n        volumeSource:\n          emptyDir: {}\n"),
 			[]problemWant{{sev: Error, field: "inference.adapters[0].source", line: 14, msg: "set either image or volumeSource, not both"}}},
@@ -662,26 +776,36 @@ func TestValidateAdapters(t *testing.T) {
 			[]problemWant{{sev: Error, field: "inference.adapters[0].source.urls", line: 16, msg: "adapters load from an image or a volumeSource, not urls"}}},
 		{"adapter image is a placeholder", strings.Replace(baseAdapters, "myregistry.azurecr.io/adapter-phi3:0.0.1", "ACR_REPO_HERE.azurecr.io/ADAPTER_HERE:0.0.1", 1),
 			[]problemWant{{sev: Error, field: "inference.adapters[0].source.image", line: 16, msg: `"ACR_REPO_HERE" is a placeholder copied from the docs: replace it with your own value (an image reference such as`}}},
+		{"adapter image placeholder in a valid reference", strings.Replace(baseAdapters, "myregistry.azurecr.io/adapter-phi3:0.0.1", "myregistry.azurecr.io/changeme:0.0.1", 1),
+			[]problemWant{{sev: Warning, field: "inference.adapters[0].source.image", line: 16, msg: `"changeme" is a placeholder`}}},
 		{"adapter image invalid", strings.Replace(baseAdapters, "myregistry.azurecr.io/adapter-phi3:0.0.1", "myregistry.azurecr.io/adapter phi3", 1),
 			[]problemWant{{sev: Error, field: "inference.adapters[0].source.image", line: 16, msg: "is not a valid image reference"}}},
-		{"adapter image without a registry (Kaito wants a full reference)", strings.Replace(baseAdapters, "myregistry.azurecr.io/adapter-phi3:0.0.1", "adapter-phi3:0.0.1", 1),
-			[]problemWant{{sev: Error, field: "inference.adapters[0].source.image", line: 16, msg: `"adapter-phi3:0.0.1": Kaito needs a full image reference with a registry and a tag`}}},
+		// Kaito's reference.ParseDockerRef reads "adapter-phi3:0.0.1" as docker.io/library/adapter-phi3:0.0.1.
+		{"adapter image without a registry", strings.Replace(baseAdapters, "myregistry.azurecr.io/adapter-phi3:0.0.1", "adapter-phi3:0.0.1", 1),
+			[]problemWant{{sev: Warning, field: "inference.adapters[0].source.image", line: 16, msg: `"adapter-phi3:0.0.1" has no registry, so Kaito reads it as docker.io/library/adapter-phi3:0.0.1`}}},
 		{"adapter imagePullSecrets name invalid", adapter("    - source:\n        name: dolly\n        image: myregistry.azurecr.io/adapter-phi3:0.0.1\n        imagePullSecrets: [Acr_Pull]\n"),
 			[]problemWant{{sev: Error, field: "inference.adapters[0].source.imagePullSecrets[0]", line: 17, msg: `"Acr_Pull" is not a valid name`}}},
-		{"strength above 1", strings.Replace(baseAdapters, `"0.5"`, `"1.5"`, 1),
-			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: "1.5 is outside 0.0..1.0"}}},
-		{"strength below 0", strings.Replace(baseAdapters, `"0.5"`, `"-0.1"`, 1),
-			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: "-0.1 is outside 0.0..1.0"}}},
-		{"strength NaN", strings.Replace(baseAdapters, `"0.5"`, `"NaN"`, 1),
-			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: "NaN is outside 0.0..1.0"}}},
-		{"strength not a number", strings.Replace(baseAdapters, `"0.5"`, `"strong"`, 1),
-			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: `"strong" is not a number between 0.0 and 1.0`}}},
-		{"strength with spaces (Kaito parses it as is)", strings.Replace(baseAdapters, `"0.5"`, `" 0.5"`, 1),
-			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: `" 0.5" is not a number`}}},
-		{"strength is a placeholder", strings.Replace(baseAdapters, `"0.5"`, `"<strength>"`, 1),
-			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: `"<strength>" is a placeholder`}}},
-		{"strength unquoted", strings.Replace(baseAdapters, `"0.5"`, `0.5`, 1),
-			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: `expected a string, got the number 0.5: quote it ("0.5")`}}},
+		// Kaito's PresetParam.Validate: any strength, even "1.0", with vLLM.
+		{"strength with vLLM", strings.Replace(withStrength(baseAdapters, "1.0"), "    kaito.sh/runtime: transformers\n", "    kaito.sh/runtime: vllm\n", 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 19, msg: "vLLM does not support adapter strength: remove strength or set kaito.sh/runtime: transformers"}}},
+		{"strength with the default runtime", strings.Replace(withStrength(baseAdapters, "0.5"), "  annotations:\n    kaito.sh/runtime: transformers\n", "", 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: "vLLM does not support adapter strength"}}},
+		{"strength above 1", withStrength(baseAdapters, "1.5"),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 19, msg: "1.5 is outside 0.0..1.0"}}},
+		{"strength below 0", withStrength(baseAdapters, "-0.1"),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 19, msg: "-0.1 is outside 0.0..1.0"}}},
+		{"strength NaN", withStrength(baseAdapters, "NaN"),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 19, msg: "NaN is outside 0.0..1.0"}}},
+		{"strength not a number", withStrength(baseAdapters, "strong"),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 19, msg: `"strong" is not a number between 0.0 and 1.0`}}},
+		{"strength with spaces (Kaito parses it as is)", withStrength(baseAdapters, " 0.5"),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 19, msg: `" 0.5" is not a number`}}},
+		{"strength is a placeholder", withStrength(baseAdapters, "<strength>"),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 19, msg: `"<strength>" is a placeholder`}}},
+		{"strength unquoted", strings.Replace(withStrength(baseAdapters, "0.5"), `"0.5"`, `0.5`, 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 19, msg: `expected a string, got the number 0.5: quote it ("0.5")`}}},
+		{"strength unquoted with vLLM: only the decoder speaks", strings.Replace(strings.Replace(withStrength(baseAdapters, "0.5"), `"0.5"`, `0.5`, 1), "  annotations:\n    kaito.sh/runtime: transformers\n", "", 1),
+			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 17, msg: `expected a string, got the number 0.5`}}},
 	})
 }
 
@@ -707,9 +831,14 @@ func TestValidateTuning(t *testing.T) {
 			[]problemWant{{sev: Error, field: "tuning.preset.name", line: 12, msg: `Kaito v0.12.0 cannot tune "mistral-7b"`}}},
 		{"tuning a removed preset", strings.Replace(baseTuningURLs, "phi-3-mini-128k-instruct", "falcon-7b", 1),
 			[]problemWant{{sev: Error, field: "tuning.preset.name", line: 12, msg: `preset "falcon-7b" was removed in Kaito v0.11.0`}}},
+		// Kaito sizes no tuning job: kaito-sync's estimate is only a warning.
 		{"tuning preset too big for the SKU", strings.Replace(strings.Replace(baseTuningURLs, "Standard_NC24ads_A100_v4", "Standard_NC6s_v3", 1),
 			"phi-3-mini-128k-instruct", "phi-3-medium-128k-instruct", 1),
-			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: "Kaito's estimator gives microsoft/Phi-3-medium-128k-instruct 3 GPUs of 16Gi (26Gi of weights at max-model-len 2048); one Standard_NC6s_v3 has 16Gi on 1 GPU and microsoft/Phi-3-medium-128k-instruct cannot span nodes: pick a SKU that holds it on one node; SKUs that fit: Standard_NC24ads_A100_v4"}}},
+			[]problemWant{{sev: Warning, field: "resource.instanceType", line: 6, msg: "Kaito's estimator gives microsoft/Phi-3-medium-128k-instruct 3 GPUs of 16Gi (26Gi of weights at max-model-len 2048); one Standard_NC6s_v3 has 16Gi on 1 GPU and microsoft/Phi-3-medium-128k-instruct cannot span nodes: pick a SKU that holds it on one node; SKUs that fit: Standard_NC24ads_A100_v4, Standard_NC40ads_H100_v5, Standard_NCC40ads_H100_v5 (Kaito does not check this for tuning"}}},
+		{"tuning with a partition", strings.Replace(strings.Replace(baseTuningURLs, "kaito.sh/v1alpha1", "kaito.sh/v1beta1", 1), "  instanceType: Standard_NC24ads_A100_v4\n", "  partition:\n    mode: accelerator\n    count: 1\n", 1),
+			[]problemWant{{sev: Error, field: "resource.partition", line: 6, msg: "GPU partitioning is not supported for tuning: remove partition"}}},
+		{"tuning on an unknown instanceType", strings.Replace(baseTuningURLs, "Standard_NC24ads_A100_v4", "Standard_NC24ads_A100_v9", 1),
+			[]problemWant{{sev: Error, field: "resource.instanceType", line: 6, msg: `unknown GPU instance type "Standard_NC24ads_A100_v9"`}}},
 		{"tuning method missing", strings.Replace(baseTuningURLs, "  method: qlora\n", "", 1),
 			[]problemWant{{sev: Error, field: "tuning.method", line: 10, msg: "a method is required: lora or qlora"}}},
 		{"tuning method unknown", strings.Replace(baseTuningURLs, "method: qlora", "method: full", 1),
@@ -739,10 +868,14 @@ func TestValidateTuning(t *testing.T) {
 			[]problemWant{{sev: Error, field: "tuning.input.urls[0]", line: 16, msg: `"<your-storage>" is a placeholder`}}},
 		{"input image invalid", input("  input:\n    image: myregistry.azurecr.io/Data:1\n"),
 			[]problemWant{{sev: Error, field: "tuning.input.image", line: 15, msg: "is not a valid image reference"}}},
+		// Kaito only parses the reference (reference.ParseDockerRef).
 		{"input image without a registry", input("  input:\n    image: dolly:1\n"),
-			[]problemWant{{sev: Error, field: "tuning.input.image", line: 15, msg: "Kaito needs a full image reference"}}},
+			[]problemWant{{sev: Warning, field: "tuning.input.image", line: 15, msg: `"dolly:1" has no registry, so Kaito reads it as docker.io/library/dolly:1`}}},
+		// Kaito only keeps input.name from changing.
 		{"input name not a DNS label", input("  input:\n    name: Dolly Data\n" + urlInput[len("  input:\n"):]),
-			[]problemWant{{sev: Error, field: "tuning.input.name", line: 15, msg: `"Dolly Data" is not a valid name`}}},
+			[]problemWant{{sev: Warning, field: "tuning.input.name", line: 15, msg: `"Dolly Data" is not a valid name`}}},
+		{"input url with a placeholder host", url("https://YOUR_ACCOUNT.blob.core.windows.net/data.parquet"),
+			[]problemWant{{sev: Warning, field: "tuning.input.urls[0]", line: 16, msg: `"YOUR_ACCOUNT" is a placeholder`}}},
 		{"input imagePullSecrets name invalid", input("  input:\n    image: myregistry.azurecr.io/data/dolly:1\n    imagePullSecrets: [Acr_Pull]\n"),
 			[]problemWant{{sev: Error, field: "tuning.input.imagePullSecrets[0]", line: 16, msg: `"Acr_Pull" is not a valid name`}}},
 		{"output missing", output(""),
@@ -756,7 +889,7 @@ func TestValidateTuning(t *testing.T) {
 		{"output image invalid", output("  output:\n    image: \"myregistry.azurecr.io/adapters/phi-3-dolly:\"\n    imagePushSecret: acr-push\n"),
 			[]problemWant{{sev: Error, field: "tuning.output.image", line: 18, msg: "is not a valid image reference"}}},
 		{"output image without a tag", output("  output:\n    image: myregistry.azurecr.io/adapters/phi-3-dolly\n    imagePushSecret: acr-push\n"),
-			[]problemWant{{sev: Error, field: "tuning.output.image", line: 18, msg: "Kaito needs a full image reference with a registry and a tag"}}},
+			[]problemWant{{sev: Warning, field: "tuning.output.image", line: 18, msg: `"myregistry.azurecr.io/adapters/phi-3-dolly" has no tag, so it means myregistry.azurecr.io/adapters/phi-3-dolly:latest`}}},
 		{"output image placeholder", output("  output:\n    image: ACR_REPO_HERE.azurecr.io/ADAPTER_HERE:0.0.1\n    imagePushSecret: acr-push\n"),
 			[]problemWant{{sev: Error, field: "tuning.output.image", line: 18, msg: `"ACR_REPO_HERE" is a placeholder`}}},
 		{"imagePushSecret name invalid", output("  output:\n    image: myregistry.azurecr.io/adapters/phi-3-dolly:0.0.1\n    imagePushSecret: ACR_PUSH\n"),
@@ -770,7 +903,7 @@ func TestValidateTuning(t *testing.T) {
 // companion is involved.
 func TestValidateMatchesCheck(t *testing.T) {
 	is := is.New(t)
-	doc := strings.Replace(baseAdapters, `"0.5"`, `"2"`, 1)
+	doc := withStrength(baseAdapters, "2")
 	s := checkYAML(t, map[string]string{"ws.yaml": doc})
 	is.Equal(len(s.Workspaces), 1)
 	got := Validate(s.Workspaces[0], presets.Default())

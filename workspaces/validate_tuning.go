@@ -1,8 +1,6 @@
 package workspaces
 
 import (
-	"fmt"
-	"regexp"
 	"slices"
 
 	"github.com/kaito-sync/kaito-sync/presets"
@@ -13,15 +11,20 @@ func (v *validator) tuning() {
 	if v.ws.NodeCount() > 1 {
 		v.errorf("resource.count", "a tuning job runs on one node: count must be 1, got %d", v.ws.NodeCount())
 	}
+	if v.ws.Resource.Partition != nil {
+		v.errorf("resource.partition", "GPU partitioning is not supported for tuning: remove partition")
+	}
+	// Kaito checks no instanceType for tuning; kaito-sync needs to know the GPUs to run the job.
+	v.instanceType()
 	if t.Preset == nil {
 		v.errorf("tuning.preset", "a preset to fine-tune is required; `kaito-sync presets` shows which support tuning")
 	} else if m := v.preset("tuning.preset", t.Preset); m != nil {
 		if m.Tuning == nil {
 			// Kaito v0.12.0 does not check this: its controller crashes on it (GetTuningParameters
-			// returns nil, or panics for mistral-7b).
+			// returns nil, or panics for mistral-7b), and no operator reports it.
 			v.errorf("tuning.preset.name", "Kaito %s cannot tune %q; `kaito-sync presets` shows which presets it can", presets.KaitoVersion, t.Preset.Name)
 		}
-		v.fit(m)
+		v.tuningFit(m)
 	}
 	switch t.Method {
 	case MethodLoRA, MethodQLoRA:
@@ -32,6 +35,7 @@ func (v *validator) tuning() {
 	}
 	if t.Config != "" {
 		v.objectName("tuning.config", t.Config)
+		v.tuningConfig()
 	}
 	if t.Input == nil {
 		v.errorf("tuning.input", "input data is required: urls, an image or a volumeSource")
@@ -43,6 +47,22 @@ func (v *validator) tuning() {
 	} else {
 		v.output("tuning.output", t.Output)
 	}
+}
+
+// tuningFit warns when the model is unlikely to fit one node of the SKU: Kaito sizes no tuning job,
+// so this is kaito-sync's estimate, not a rule.
+func (v *validator) tuningFit(m *presets.Model) {
+	if v.sku == nil {
+		return
+	}
+	model := *m
+	model.MultiNode = false // a tuning job runs on one node
+	f := v.cat.Fit(model, *v.sku, 1, 0)
+	if f.Fits || f.Method != presets.MethodEstimated {
+		return
+	}
+	v.warnf("resource.instanceType", "%s%s (Kaito does not check this for tuning: the job may run out of GPU memory)",
+		f.Reason, v.skusThatFit(&model, presets.RuntimeVLLM))
 }
 
 func (v *validator) dataSource(f string, s *DataSource) {
@@ -60,16 +80,19 @@ func (v *validator) dataSource(f string, s *DataSource) {
 		v.errorf(f, "set exactly one of urls, image or volumeSource (got %d)", n)
 	}
 	for i, u := range s.URLs {
-		v.check(indexField(f+".urls", i), checkDownloadURL(u))
+		v.value(indexField(f+".urls", i), u, downloadURLProblem(u))
 	}
 	if s.Image != "" {
-		v.check(f+".image", checkDataImage(s.Image))
+		v.image(f+".image", s.Image, true, Error)
 	}
 	for i, ps := range s.ImagePullSecrets {
 		v.objectName(indexField(f+".imagePullSecrets", i), ps)
 	}
 	if s.Name != "" {
-		v.check(f+".name", dnsLabel(s.Name))
+		// Kaito does not check it at create (it only keeps it from changing); render does not use it.
+		if msg := dnsLabel(s.Name); msg != "" {
+			v.warnf(f+".name", "%s", msg)
+		}
 	}
 }
 
@@ -78,7 +101,7 @@ func (v *validator) output(f string, o *DataDestination) {
 	case o.Image != "" && o.Volume != nil:
 		v.errorf(f, "set either image or volumeSource, not both")
 	case o.Image != "":
-		v.check(f+".image", checkDataImage(o.Image))
+		v.image(f+".image", o.Image, true, Error)
 		if o.ImagePushSecret == "" {
 			v.errorf(f+".imagePushSecret", "an image output needs imagePushSecret: the Secret with credentials to push %s", o.Image)
 		} else {
@@ -89,23 +112,8 @@ func (v *validator) output(f string, o *DataDestination) {
 	}
 }
 
-// kaitoDataImage is the shape Kaito's webhook demands of adapter, tuning input and tuning output
-// images: a repository under a registry or namespace, and a tag ("require full image URL").
-var kaitoDataImage = regexp.MustCompile(`^(.+/[^:/]+):([^:/]+)$`)
-
-// checkDataImage is checkImage plus Kaito's stricter rule for data images.
-func checkDataImage(s string) string {
-	if msg := checkImage(s); msg != "" {
-		return msg
-	}
-	if !kaitoDataImage.MatchString(s) {
-		return fmt.Sprintf("%q: Kaito needs a full image reference with a registry and a tag, e.g. myregistry.azurecr.io/adapter-phi3:0.0.1", s)
-	}
-	return ""
-}
-
 // leftoverPlaceholders reports placeholders in fields no rule looked at (env values, template
-// commands): they would fail at run time with a far less helpful error.
+// commands): Kaito accepts them, and they fail at run time with a far less helpful error.
 func (v *validator) leftoverPlaceholders() {
 	fields := make([]string, 0, len(v.ws.placeholders))
 	for f := range v.ws.placeholders {
@@ -114,7 +122,7 @@ func (v *validator) leftoverPlaceholders() {
 	slices.Sort(fields)
 	for _, f := range fields {
 		if !v.hasProblem(f) {
-			v.errorf(f, "%s", placeholderMessage(placeholder(v.ws.placeholders[f])))
+			v.warnf(f, "%s", placeholderMessage(placeholder(v.ws.placeholders[f])))
 		}
 	}
 }
