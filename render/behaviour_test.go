@@ -380,7 +380,7 @@ func TestNodeCount(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
 			l := loadYAML(t, tt.doc)[0]
-			is.Equal(NodeCount(presets.Default(), l.ws), tt.want)
+			is.Equal(NodeCount(presets.Default(), l.ws, l.companions), tt.want)
 			if sts := find(renderYAML(t, tt.doc), "StatefulSet", "chat"); sts != nil {
 				n, _, _ := unstructured.NestedInt64(sts.Object, "spec", "replicas")
 				is.Equal(int(n), tt.want) // the StatefulSet runs as many

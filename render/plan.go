@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/workspaces"
 )
@@ -112,7 +114,7 @@ func newInput(cat *presets.Catalog, opts Options, ws *workspaces.Workspace, comp
 	}
 	in.nodes = in.targetNodes()
 	if in.nodes < 1 {
-		n, err := presets.EstimateNodes(*in.model, in.gpu.count, in.gpu.memoryGiB, ws.NodeCount(), 0)
+		n, err := presets.EstimateNodes(*in.model, in.gpu.count, in.gpu.memoryGiB, ws.NodeCount(), in.maxModelLen())
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +125,7 @@ func newInput(cat *presets.Catalog, opts Options, ws *workspaces.Workspace, comp
 
 // targetNodes is the node count Kaito gives the workload (its status.targetNodeCount): 1 for
 // tuning; for a preset on vLLM with a known SKU, 0, meaning Kaito's node estimate, which replaces
-// resource.count; else resource.count, at least 1. Kaito's estimator assumes a context of 2048 tokens.
+// resource.count; else resource.count, at least 1.
 func (in *input) targetNodes() int {
 	if in.ws.Tuning != nil {
 		return 1
@@ -135,14 +137,33 @@ func (in *input) targetNodes() int {
 }
 
 // NodeCount is the number of nodes Kaito runs ws on (targetNodes, with the estimate made), for the
-// provisioner, the status and plan; resource.count (at least 1) when the workspace cannot be
+// provisioner, the status and plan; companions are those given to Render (the inference config's
+// max-model-len sizes the estimate). resource.count (at least 1) when the workspace cannot be
 // rendered.
-func NodeCount(cat *presets.Catalog, ws *workspaces.Workspace) int {
-	in, err := newInput(cat, Options{}, ws, nil)
+func NodeCount(cat *presets.Catalog, ws *workspaces.Workspace, companions []*workspaces.Companion) int {
+	in, err := newInput(cat, Options{}, ws, companions)
 	if err != nil {
 		return max(ws.NodeCount(), 1)
 	}
 	return in.nodes
+}
+
+// maxModelLen is the context Kaito's controller sizes nodes for: max-model-len of the workspace's
+// inference config when the repository holds it, else 0 (the estimator's 2048). A config that
+// exists in the cluster only is not read: a render reads no cluster.
+func (in *input) maxModelLen() int {
+	if in.ws.Inference == nil || in.ws.Inference.Config == "" {
+		return 0
+	}
+	c := in.byRef["ConfigMap/"+in.ws.Inference.Config]
+	if c == nil {
+		return 0
+	}
+	cm, ok := c.Object.(*corev1.ConfigMap)
+	if !ok {
+		return 0
+	}
+	return workspaces.ExplicitMaxModelLen(cm.Data[workspaces.InferenceConfigKey])
 }
 
 // chooseRuntime picks the inference engine: the kaito.sh/runtime annotation, else vLLM; GPUs below

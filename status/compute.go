@@ -46,12 +46,22 @@ func Compute(in Input) *Report {
 		valid[ws.Key()] = true
 	}
 	seen := map[string]bool{}
+	companions := make(map[string]*workspaces.Companion, len(set.Companions))
+	for _, c := range set.Companions {
+		companions[c.Key()] = c
+	}
 	for _, ws := range set.Workspaces {
 		if ws.Metadata.Name == "" || seen[ws.Key()] {
 			continue
 		}
 		seen[ws.Key()] = true
-		st := describe(ws, res.Commit)
+		var comps []*workspaces.Companion
+		for _, ref := range workspaces.References(ws) {
+			if c := companions[ref]; c != nil {
+				comps = append(comps, c)
+			}
+		}
+		st := describe(ws, comps, res.Commit)
 		st.Problems = problemsOf(set, ws)
 		c := computer{in: in, st: st, changes: changes[ws.Key()]}
 		switch {
@@ -98,14 +108,14 @@ func Compute(in Input) *Report {
 }
 
 // describe is what the file says about a workspace.
-func describe(ws *workspaces.Workspace, commit string) *WorkspaceStatus {
+func describe(ws *workspaces.Workspace, companions []*workspaces.Companion, commit string) *WorkspaceStatus {
 	st := &WorkspaceStatus{
 		Namespace:    ws.Metadata.Namespace,
 		Name:         ws.Metadata.Name,
 		Kaito:        presets.KaitoVersion,
 		Preset:       ws.PresetName(),
 		InstanceType: ws.InstanceType(),
-		NodeCount:    render.NodeCount(presets.Default(), ws),
+		NodeCount:    render.NodeCount(presets.Default(), ws, companions),
 		Source:       Source{Path: ws.Source.Path, Line: ws.Source.Line, Commit: commit},
 	}
 	switch {

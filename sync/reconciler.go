@@ -136,7 +136,7 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 
 	// Nodes are asked for before the workload is applied; a workload whose nodes are not ready yet
 	// is applied all the same and waits Pending, so the user sees it and its reason at once.
-	r.ensureNodes(ctx, valid, res)
+	r.ensureNodes(ctx, valid, companions, res)
 	res.Changes = r.target.Apply(ctx, desired)
 	applied := map[string]bool{}
 	for _, ws := range desired {
@@ -309,12 +309,7 @@ func (r *Reconciler) renderAll(valid []*workspaces.Workspace, companions map[str
 			defer wg.Done()
 			for i := range next {
 				ws := valid[i]
-				var comps []*workspaces.Companion
-				for _, ref := range workspaces.References(ws) {
-					if c := companions[ref]; c != nil {
-						comps = append(comps, c)
-					}
-				}
+				comps := companionsOf(ws, companions)
 				if old, ok := prev[ws.Key()]; ok {
 					// An error here is the render's: Objects below reports it.
 					if hash, err := r.renderer.Hash(ws, comps); err == nil && revision(hash, ws.Source.Path) == old.revision {

@@ -156,6 +156,22 @@ func references(ws *Workspace) []reference {
 	return refs
 }
 
+// CompanionsOf are the set's companions that ws references (References), in reference order: what
+// render is given with it. After Check, they include Kaito's default tuning config.
+func (s *Set) CompanionsOf(ws *Workspace) []*Companion {
+	byKey := make(map[string]*Companion, len(s.Companions))
+	for _, c := range s.Companions {
+		byKey[c.Key()] = c
+	}
+	var out []*Companion
+	for _, ref := range References(ws) {
+		if c := byKey[ref]; c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // References lists the companions a workspace uses, as "Kind/namespace/name".
 func References(ws *Workspace) []string {
 	var out []string

@@ -93,11 +93,12 @@ func (v *validator) maxModelLen() int {
 	if !ok {
 		return 0
 	}
-	return explicitMaxModelLen(text)
+	return ExplicitMaxModelLen(text)
 }
 
-// explicitMaxModelLen reads max-model-len line by line, as Kaito's controller does (not as YAML).
-func explicitMaxModelLen(content string) int {
+// ExplicitMaxModelLen is the max-model-len Kaito's controller gives its node estimator, read line by
+// line from an inference_config.yaml as it does (not as YAML); 0 when there is none.
+func ExplicitMaxModelLen(content string) int {
 	inVLLM, base := false, ""
 	for _, l := range strings.Split(content, "\n") {
 		trim := strings.TrimSpace(l)

@@ -340,16 +340,7 @@ func load(snap source.Snapshot, cat *presets.Catalog, opts Options) (*side, erro
 
 // companionsOf lists the companions a workspace of this side references.
 func (s *side) companionsOf(ws *workspaces.Workspace) []*workspaces.Companion {
-	var comps []*workspaces.Companion
-	for _, ref := range workspaces.References(ws) {
-		for _, c := range s.set.Companions {
-			if c.Key() == ref {
-				comps = append(comps, c)
-				break
-			}
-		}
-	}
-	return comps
+	return s.set.CompanionsOf(ws)
 }
 
 // untouched names the workspaces valid on both sides whose render input hashes (and files) are
@@ -425,7 +416,7 @@ func compare(key string, b, h *side, declared bool, cat *presets.Catalog, opts O
 	old, cur := b.byKey[key], h.byKey[key]
 	w := &Workspace{Key: key}
 	if old != nil && b.valid[key] {
-		w.Nodes.Before = nodesOf(old, cat)
+		w.Nodes.Before = nodesOf(old, b.companionsOf(old), cat)
 	}
 	switch {
 	case cur != nil:
@@ -453,7 +444,7 @@ func compare(key string, b, h *side, declared bool, cat *presets.Catalog, opts O
 		w.Nodes.After = w.Nodes.Before
 		return w
 	}
-	w.Nodes.After = nodesOf(cur, cat)
+	w.Nodes.After = nodesOf(cur, h.companionsOf(cur), cat)
 	w.Nodes.Pool = poolAction(w.Nodes)
 	if old == nil {
 		w.Action = Added
@@ -534,8 +525,8 @@ func yamlOf(o *unstructured.Unstructured) string {
 }
 
 // nodesOf is what a workspace asks of its nodes, as the provisioner is asked for them.
-func nodesOf(ws *workspaces.Workspace, cat *presets.Catalog) *Nodes {
-	n := &Nodes{InstanceType: ws.InstanceType(), Count: render.NodeCount(cat, ws)}
+func nodesOf(ws *workspaces.Workspace, companions []*workspaces.Companion, cat *presets.Catalog) *Nodes {
+	n := &Nodes{InstanceType: ws.InstanceType(), Count: render.NodeCount(cat, ws, companions)}
 	if sku, ok := cat.SKU(n.InstanceType); ok {
 		n.InstanceType = sku.Name
 		n.GPUsPerNode = sku.GPUCount
