@@ -98,7 +98,7 @@ func TestExamplesRunOnGPUNodes(t *testing.T) {
 			labels[render.LabelWorkspace] = ws.Metadata.Name
 			labels[render.LabelWorkspaceNamespace] = ws.Metadata.Namespace
 		}
-		for i := range render.NodeCount(cat, ws) { // what the AKS provisioner makes: Kaito's node count
+		for i := range render.NodeCount(cat, ws, nil) { // what the AKS provisioner makes: Kaito's node count (no example's config changes it)
 			name := fmt.Sprintf("ex-%s-%d", ws.Metadata.Name, i)
 			if i < len(ws.Resource.PreferredNodes) {
 				name = ws.Resource.PreferredNodes[i]
