@@ -381,8 +381,7 @@ func failureThreshold(timeout time.Duration) int32 {
 }
 
 func httpStartupProbe(timeout time.Duration) *corev1.Probe {
-	p := httpProbe(0, failureThreshold(timeout))
-	return p
+	return httpProbe(0, failureThreshold(timeout))
 }
 
 // runsBenchmark: after the model loads, Kaito's startup probe runs a short benchmark (vLLM presets,
