@@ -53,7 +53,7 @@ func newHydrate(t *testing.T) *hydrate {
 	if _, err := srv.CreateRepo("fleet"); err != nil {
 		t.Fatal(err)
 	}
-	target, err := ksync.NewFolder(t.TempDir())
+	target, err := ksync.NewFolder(t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

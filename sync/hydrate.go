@@ -29,14 +29,18 @@ const RenderedDir = "rendered"
 // workspaces Git no longer declares are removed (Argo CD's source hydrator leaves them behind).
 type Files struct {
 	FS billy.Filesystem
+	// DryRun reports what would be written and removed, and writes and removes nothing.
+	DryRun bool
 }
 
-// NewFolder is a Files target on a local folder.
-func NewFolder(dir string) (*Files, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+// NewFolder is a Files target on a local folder. A dry run does not even create the folder.
+func NewFolder(dir string, dryRun bool) (*Files, error) {
+	if !dryRun {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
 	}
-	return &Files{FS: osfs.New(dir)}, nil
+	return &Files{FS: osfs.New(dir), DryRun: dryRun}, nil
 }
 
 func (f *Files) Begin(context.Context, source.Snapshot) error  { return nil }
@@ -114,6 +118,9 @@ func (f *Files) write(name string, o *unstructured.Unstructured) (apply.Action, 
 	if err != nil {
 		action = apply.Created
 	}
+	if f.DryRun {
+		return action, nil
+	}
 	if err := f.FS.MkdirAll(path.Dir(name), 0o755); err != nil {
 		return "", err
 	}
@@ -154,10 +161,17 @@ func (f *Files) Delete(_ context.Context, wsKey string, refs []apply.ObjectRef) 
 	var cs apply.ChangeSet
 	for _, ref := range refs {
 		c := apply.Change{Object: ref, Workspace: wsKey, Action: apply.Deleted}
+		if f.DryRun {
+			cs.Add(c)
+			continue
+		}
 		if err := f.FS.Remove(objectFile(wsKey, ref)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			c.Action, c.Err = apply.Failed, fmt.Errorf("%s delete failed: %w", ref, err)
 		}
 		cs.Add(c)
+	}
+	if f.DryRun {
+		return cs
 	}
 	// Empty folders of removed workspaces go too (Git cannot hold them, a folder can).
 	dir := path.Join(RenderedDir, wsKey)

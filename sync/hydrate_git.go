@@ -25,6 +25,9 @@ type GitBranch struct {
 	Branch string
 	Auth   transport.AuthMethod
 	Author object.Signature
+	// DryRun reads the branch and reports what a sync would change on it; it commits and pushes
+	// nothing.
+	DryRun bool
 
 	files *Files
 	repo  *git.Repository
@@ -51,7 +54,7 @@ func (g *GitBranch) Begin(ctx context.Context, _ source.Snapshot) error {
 			return err
 		}
 	}
-	g.repo, g.files = repo, &Files{FS: fs}
+	g.repo, g.files = repo, &Files{FS: fs, DryRun: g.DryRun}
 	return nil
 }
 
@@ -64,6 +67,9 @@ func (g *GitBranch) target() *Files { return g.files }
 
 // Finish commits and pushes when the files changed.
 func (g *GitBranch) Finish(ctx context.Context, snap source.Snapshot) error {
+	if g.DryRun {
+		return nil
+	}
 	wt, err := g.repo.Worktree()
 	if err != nil {
 		return err

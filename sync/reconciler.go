@@ -100,6 +100,24 @@ func (r *Result) Failed() bool {
 	return (r.Set != nil && r.Set.Problems.HasErrors()) || len(r.RenderErrors) > 0 || r.Changes.Failed()
 }
 
+// Counts are the valid and invalid workspaces of the sync. Invalid counts the workspaces that
+// failed validation, those Git declares in a file that did not decode (named only by a problem),
+// and each file whose error could not be tied to any workspace.
+func (r *Result) Counts() (valid, invalid int) {
+	if r.Set == nil {
+		return 0, 0
+	}
+	valid = len(r.Set.Valid())
+	declared, _ := declaredKeys(r.Set)
+	anonymous := map[string]bool{}
+	for _, p := range r.Set.Problems {
+		if p.Severity == workspaces.Error && p.Workspace == "" {
+			anonymous[p.Path] = true
+		}
+	}
+	return valid, len(declared) - valid + len(anonymous)
+}
+
 // SyncOnce fetches, loads, renders, applies and prunes once.
 func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 	res := &Result{Started: time.Now(), RenderErrors: map[string]error{}, Nodes: map[string]provision.NodeState{}}

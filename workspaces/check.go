@@ -22,6 +22,8 @@ type CheckOptions struct {
 	// KnownConfigMaps are "namespace/name" of ConfigMaps known to exist in the cluster; a reference
 	// to one of them is not warned about.
 	KnownConfigMaps []string
+	// Namespaces is where the set's objects may go; a workspace or companion elsewhere is an error.
+	Namespaces NamespacePolicy
 }
 
 // Check validates every workspace of the set against the catalog and checks what spans objects:
@@ -69,6 +71,7 @@ func Check(s *Set, cat *presets.Catalog, opts CheckOptions) {
 		}
 		slices.Sort(c.Owners)
 	}
+	checkNamespaces(s, opts.Namespaces)
 	s.Problems.Sort()
 }
 

@@ -96,11 +96,7 @@ func logResult(log *slog.Logger, res *ksync.Result, err error) {
 	if err != nil {
 		return
 	}
-	valid, invalid := 0, 0
-	if res.Set != nil {
-		valid = len(res.Set.Valid())
-		invalid = len(res.Set.Workspaces) - valid
-	}
+	valid, invalid := res.Counts()
 	log.Info("synced", "duration", res.Duration.Round(1e6).String(), "valid", valid, "invalid", invalid,
 		"changes", res.Changes.Summary())
 }

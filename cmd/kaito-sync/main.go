@@ -13,11 +13,14 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit codes follow the usual CLI split: 1 means "your input is wrong", 2 means "you called me wrong".
+// Exit codes follow the usual CLI split: 1 means "your input is wrong", 2 means "you called me
+// wrong", 3 (sync --once) means "I could not get to work": the repository or the API server did not
+// answer.
 const (
 	exitOK      = 0
 	exitInvalid = 1
 	exitUsage   = 2
+	exitNoSync  = 3
 )
 
 // exitError carries an exit code through cobra's error return.

@@ -24,6 +24,7 @@ type planFlags struct {
 	auth                   source.AuthOptions
 	live                   bool
 	kubeconfig, syncRoot   string
+	kubeContext            string
 }
 
 func newPlanCmd() *cobra.Command {
@@ -71,6 +72,7 @@ usage errors).`,
 	fl.StringVar(&f.auth.KnownHostsFile, "ssh-known-hosts", "", "known_hosts file for SSH Git URLs")
 	fl.BoolVar(&f.live, "live", false, "also dry-run head against the cluster of --kubeconfig and show drift (changes nothing)")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for --live (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context for --live (default: its current context)")
 	fl.StringVar(&f.syncRoot, "sync-root", "", "sync root label for --live (default: the one kaito-sync sync uses for --repo, branch main and --path)")
 	return cmd
 }
@@ -90,7 +92,7 @@ func runPlan(ctx context.Context, out io.Writer, f planFlags) error {
 	fail := func(err error) error { return &exitError{code: exitUsage, err: err} }
 	var manager *apply.Manager
 	if f.live {
-		cfg, err := kubeConfig(f.kubeconfig)
+		cfg, err := clusterAccess{kubeconfig: f.kubeconfig, context: f.kubeContext}.config()
 		if err != nil {
 			return usageErrorf("--live: %v", err)
 		}

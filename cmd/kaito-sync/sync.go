@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,7 +21,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/provision"
@@ -38,6 +38,8 @@ type syncFlags struct {
 	once, dryRun       bool
 	interval           time.Duration
 	kubeconfig         string
+	kubeContext        string
+	apiServerTimeout   time.Duration
 	target, out        string
 	hydrateBranch      string
 	allowMassPrune     bool
@@ -68,7 +70,16 @@ Targets:
   git      hydrate mode: commit rendered manifests to --hydrate-branch of --repo, for Flux or Argo CD
   dir      hydrate mode: write rendered manifests to the folder --out
 
-With --once it syncs and exits: 0 when everything synced, 1 when anything failed.`,
+--dry-run changes nothing anywhere: no object is written (server-side dry run), no file or branch
+is written, no node pool is created or deleted, no status is published; it reports what would be.
+
+With --once it syncs and exits:
+  0  everything synced
+  1  the sync ran but did not do all of its job: a workspace is invalid, an object or render
+     failed, a prune was refused (--allow-mass-prune), the hydrate branch or the statuses were
+     not written
+  2  usage error (a flag, a kubeconfig that cannot be loaded)
+  3  no sync could run: the repository could not be fetched, the API server did not answer`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSync(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
@@ -79,12 +90,14 @@ With --once it syncs and exits: 0 when everything synced, 1 when anything failed
 	fl.StringVar(&f.branch, "branch", "main", "branch to sync")
 	fl.StringVar(&f.path, "path", "", "folder inside the repository that holds the workspaces")
 	fl.BoolVar(&f.once, "once", false, "sync once and exit")
-	fl.DurationVar(&f.interval, "interval", time.Minute, "poll interval (with up to 10% jitter)")
+	fl.DurationVar(&f.interval, "interval", time.Minute, "poll interval (with up to 10% jitter), at least "+minInterval.String()+"; 0 polls never (sync on webhook or file change only)")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context to use (default: its current context)")
+	fl.DurationVar(&f.apiServerTimeout, "api-server-timeout", 30*time.Second, "how long the API server may take to answer at start: --once fails after it, the long-running sync retries with backoff")
 	fl.StringVar(&f.target, "target", "", "cluster, git or dir (default: cluster when a kubeconfig is found, else git)")
 	fl.StringVar(&f.out, "out", "", "folder for --target dir")
 	fl.StringVar(&f.hydrateBranch, "hydrate-branch", "kaito-sync/rendered", "branch for --target git")
-	fl.BoolVar(&f.dryRun, "dry-run", false, "report what would change; change nothing (server-side dry run)")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "report what would change; change nothing in the cluster, the cloud, a folder or a branch")
 	fl.BoolVar(&f.allowMassPrune, "allow-mass-prune", false, "allow one sync to remove more than half of the workspaces")
 	fl.BoolVar(&f.allowSecrets, "allow-secrets", false, "accept plain-text Secrets in the repository")
 	fl.StringSliceVar(&f.namespaces, "namespaces", nil, "the only namespaces objects may be applied to (default: all but kube-system, kube-public, kube-node-lease)")
@@ -106,11 +119,8 @@ With --once it syncs and exits: 0 when everything synced, 1 when anything failed
 }
 
 func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
-	if f.repo == "" {
-		return usageErrorf("--repo is required")
-	}
-	if f.once && f.daemon.leaderElect {
-		return usageErrorf("--leader-elect is for the long-running sync; drop --once or --leader-elect")
+	if err := f.check(); err != nil {
+		return err
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -136,55 +146,31 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	if err != nil {
 		return err
 	}
-	cfg, cfgErr := kubeConfig(f.kubeconfig)
-	if f.target == "" {
-		f.target = "git"
-		if cfgErr == nil {
-			f.target = "cluster"
+	for _, w := range f.auth.Warnings(f.repo) {
+		log.Warn(w)
+	}
+	cfg, err := f.chooseTarget(log)
+	if err != nil {
+		return err
+	}
+	if f.target == "cluster" {
+		// Before anything lists or watches: an API server that does not answer fails a --once run
+		// in seconds, and the long-running sync says it is waiting rather than hanging silently.
+		if f.once {
+			err = reachAPIServer(ctx, cfg, f.apiServerTimeout)
+		} else {
+			err = waitForAPIServer(ctx, cfg, f.apiServerTimeout, log)
+		}
+		if err != nil {
+			return &exitError{code: exitNoSync, err: err}
 		}
 	}
-	var target ksync.Target
-	var manager *apply.Manager
-	// The manager's watches end with managerCtx: a --once run ends them after its sync (see below).
+	// The manager's watches end with managerCtx: a --once run ends them after its sync (see runOnce).
 	managerCtx, stopManager := context.WithCancel(ctx)
 	defer stopManager()
-	switch f.target {
-	case "cluster":
-		if cfgErr != nil {
-			return usageErrorf("--target cluster: %v", cfgErr)
-		}
-		root := apply.RootID(repoID, f.branch, f.path)
-		f.provision.root = root
-		if f.status != nil {
-			f.status.root = root
-		}
-		manager, err = apply.New(cfg, apply.Options{Root: root, Namespaces: f.namespaces, DryRun: f.dryRun})
-		if err != nil {
-			return err
-		}
-		// Followers keep their caches warm too, so a takeover starts with a no-op diff, not a relist.
-		if err := manager.Start(managerCtx); err != nil {
-			return err
-		}
-		target = ksync.Cluster{M: manager}
-	case "dir":
-		if f.out == "" {
-			return usageErrorf("--target dir needs --out DIR")
-		}
-		if target, err = ksync.NewFolder(f.out); err != nil {
-			return err
-		}
-	case "git":
-		if _, isLocal := src.(source.Local); isLocal {
-			return usageErrorf("--target git needs a Git URL in --repo (file:// for a local repository); use --target dir --out DIR for a folder")
-		}
-		auth, err := f.auth.Auth(f.repo)
-		if err != nil {
-			return err
-		}
-		target = &ksync.GitBranch{URL: f.repo, Branch: f.hydrateBranch, Auth: auth}
-	default:
-		return usageErrorf("unknown --target %q: use cluster, git or dir", f.target)
+	target, manager, err := f.buildTarget(managerCtx, src, repoID, cfg)
+	if err != nil {
+		return err
 	}
 
 	var prov provision.Provisioner
@@ -199,6 +185,9 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		f.provision.observe = m.ObserveAKS
 		if prov, err = f.provision.build(ctx, kube, log); err != nil {
 			return err
+		}
+		if f.dryRun {
+			prov = provision.DryRun{P: prov} // no agent pool is created, scaled or deleted
 		}
 	}
 	// The status branch: computed from the cluster when there is one, from the sync alone in
@@ -224,51 +213,146 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	if f.target == "dir" && f.status != nil && f.status.enabled {
 		folder = &folderStatus{dir: f.out}
 	}
-	publish := func(res *ksync.Result, err error) {
-		m.ObserveSync(res, err)
-		rep.Observe(res)
-		if err := folder.write(res); err != nil {
-			log.Error("status folder", "err", err)
-		}
-	}
 	renderOpts, err := f.renderOptions(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	r := ksync.NewReconciler(src, target, presets.Default(), ksync.Options{
 		Load:           workspaces.Options{AllowSecrets: f.allowSecrets, DefaultNamespace: f.defaultNamespace},
+		Check:          workspaces.CheckOptions{Namespaces: workspaces.NamespacePolicy{Allowed: f.namespaces}},
 		AllowMassPrune: f.allowMassPrune,
 		Logger:         log,
 		Provisioner:    prov,
 		Render:         renderOpts,
 	})
+	run := syncRun{flags: f, r: r, rep: rep, folder: folder, metrics: m, log: log}
 	if f.once {
-		res, err := r.SyncOnce(ctx)
-		printResult(out, res, err, f.verbose)
-		// The sync is done: its watches, render cache and desired objects are let go, and only
-		// then does the status reporter list what the sync left, so the two never hold a fleet's
-		// objects at the same time (a --once run's peak of memory).
-		stopManager()
-		if rep != nil {
-			// And the heap they leave is handed back to the OS now rather than by the runtime's
-			// background scavenger, which is paced to return it over seconds: the status write
-			// would otherwise grow the resident set on top of what the sync left mapped.
-			debug.FreeOSMemory()
-		}
-		reporterDone := startReporter(ctx, rep, log)
-		publish(res, err)
-		if ferr := rep.Flush(ctx); ferr != nil {
-			fmt.Fprintf(errOut, "status branch: %v\n", ferr)
-		}
-		stop()
-		<-reporterDone
-		if err != nil || res.Failed() {
-			return &exitError{code: exitInvalid, err: errSilent}
-		}
-		return nil
+		return run.once(ctx, stop, stopManager, out, errOut)
 	}
+	return run.daemon(ctx, src, manager, probe, statusCfg)
+}
 
-	ins := []<-chan trigger.Trigger{trigger.Poll(ctx, f.interval, 0.1)}
+// chooseTarget settles --target and loads the cluster's config when the target needs one. With no
+// --target, the cluster is the target when one is found and none was named; the choice is said.
+func (f *syncFlags) chooseTarget(log *slog.Logger) (*rest.Config, error) {
+	access := clusterAccess{kubeconfig: f.kubeconfig, context: f.kubeContext}
+	cfg, cfgErr := access.config()
+	if cfgErr != nil && access.explicit() {
+		return nil, usageErrorf("%v", cfgErr)
+	}
+	if f.target == "" {
+		if cfgErr == nil {
+			f.target = "cluster"
+			log.Info("no --target given: applying to the cluster of the kubeconfig", "server", cfg.Host)
+		} else {
+			f.target = "git"
+			log.Warn("no --target given and no cluster access found: committing rendered manifests to a branch of --repo",
+				"branch", f.hydrateBranch, "why", cfgErr.Error())
+		}
+	}
+	if f.target == "cluster" && cfgErr != nil {
+		return nil, usageErrorf("--target cluster: %v", cfgErr)
+	}
+	return cfg, nil
+}
+
+// buildTarget makes the target of f.target; for a cluster it also starts the apply manager's
+// watches (until ctx ends).
+func (f *syncFlags) buildTarget(ctx context.Context, src source.Source, repoID string, cfg *rest.Config) (ksync.Target, *apply.Manager, error) {
+	switch f.target {
+	case "cluster":
+		root := apply.RootID(repoID, f.branch, f.path)
+		f.provision.root = root
+		if f.status != nil {
+			f.status.root = root
+		}
+		manager, err := apply.New(cfg, apply.Options{Root: root, Namespaces: f.namespaces, DryRun: f.dryRun})
+		if err != nil {
+			return nil, nil, err
+		}
+		// Followers keep their caches warm too, so a takeover starts with a no-op diff, not a relist.
+		if err := manager.Start(ctx); err != nil {
+			return nil, nil, err
+		}
+		return ksync.Cluster{M: manager}, manager, nil
+	case "dir":
+		t, err := ksync.NewFolder(f.out, f.dryRun)
+		return t, nil, err
+	case "git":
+		if _, isLocal := src.(source.Local); isLocal {
+			return nil, nil, usageErrorf("--target git needs a Git URL in --repo (file:// for a local repository); use --target dir --out DIR for a folder")
+		}
+		auth, err := f.auth.Auth(f.repo)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &ksync.GitBranch{URL: f.repo, Branch: f.hydrateBranch, Auth: auth, DryRun: f.dryRun}, nil, nil
+	}
+	return nil, nil, usageErrorf("unknown --target %q: use cluster, git or dir", f.target)
+}
+
+// syncRun is a sync wired up: what runs it once or until stopped.
+type syncRun struct {
+	flags   syncFlags
+	r       *ksync.Reconciler
+	rep     *status.Reporter
+	folder  *folderStatus
+	metrics *metrics.Metrics
+	log     *slog.Logger
+}
+
+func (s syncRun) publish(res *ksync.Result, err error) error {
+	s.metrics.ObserveSync(res, err)
+	s.rep.Observe(res)
+	return s.folder.write(res)
+}
+
+// once syncs, publishes the statuses and returns the exit status (see the sync command's help).
+func (s syncRun) once(ctx context.Context, stop, stopManager func(), out, errOut io.Writer) error {
+	res, err := s.r.SyncOnce(ctx)
+	if s.flags.daemon.logFormat == "json" {
+		logResult(s.log, res, err)
+	} else {
+		printResult(out, errOut, res, err, s.flags.verbose, s.flags.dryRun)
+	}
+	// The sync is done: its watches, render cache and desired objects are let go, and only
+	// then does the status reporter list what the sync left, so the two never hold a fleet's
+	// objects at the same time (a --once run's peak of memory).
+	stopManager()
+	if s.rep != nil {
+		// And the heap they leave is handed back to the OS now rather than by the runtime's
+		// background scavenger, which is paced to return it over seconds: the status write
+		// would otherwise grow the resident set on top of what the sync left mapped.
+		debug.FreeOSMemory()
+	}
+	reporterDone := startReporter(ctx, s.rep, s.log)
+	statusErr := s.publish(res, err)
+	if statusErr != nil {
+		statusErr = fmt.Errorf("status folder: %w", statusErr)
+	} else if ferr := s.rep.Flush(ctx); ferr != nil {
+		statusErr = fmt.Errorf("status branch: %w", ferr)
+	}
+	if statusErr != nil {
+		s.log.Error("statuses not written", "err", statusErr)
+	}
+	stop()
+	<-reporterDone
+	switch {
+	case err != nil && res != nil && res.FetchErr != nil:
+		return &exitError{code: exitNoSync, err: errSilent}
+	case err != nil, res.Failed(), res.PruneBlocked != "", statusErr != nil:
+		return &exitError{code: exitInvalid, err: errSilent}
+	}
+	return nil
+}
+
+// daemon syncs on every trigger until ctx ends, while this process leads.
+func (s syncRun) daemon(ctx context.Context, src source.Source, manager *apply.Manager, probe *probes, statusCfg *rest.Config) error {
+	f, log := s.flags, s.log
+	var ins []<-chan trigger.Trigger
+	if f.interval > 0 {
+		ins = append(ins, trigger.Poll(ctx, f.interval, 0.1))
+	}
 	if local, ok := src.(source.Local); ok && f.watch {
 		w, err := trigger.Watch(ctx, filepath.Join(local.Dir, f.path), 200*time.Millisecond, log)
 		if err != nil {
@@ -279,7 +363,7 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	if f.webhookAddr != "" {
 		// Every replica listens; deploy/ sends deliveries to the leader's Pod. A follower's
 		// triggers are dropped: its first sync after a takeover reads the branch anyway.
-		hook, err := startWebhook(ctx, f, m, log)
+		hook, err := startWebhook(ctx, f, s.metrics, log)
 		if err != nil {
 			return err
 		}
@@ -309,27 +393,26 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		soft, cancelSoft := context.WithCancel(hard)
 		defer cancelSoft()
 		context.AfterFunc(ctx, cancelSoft)
-		reporterDone := startReporter(hard, rep, log)
+		reporterDone := startReporter(hard, s.rep, log)
 		if manager != nil {
 			go ksync.RepairDrift(soft, manager, log)
 		}
-		r.RunUntil(hard, ctx.Done(), triggers, func(res *ksync.Result, err error) {
+		s.r.RunUntil(hard, ctx.Done(), triggers, func(res *ksync.Result, err error) {
 			logResult(log, res, err)
-			publish(res, err)
+			if err := s.publish(res, err); err != nil {
+				log.Error("status folder", "err", err)
+			}
 		})
 		// The last statuses go out whole before the Lease is released.
 		if hard.Err() == nil {
-			if err := rep.Flush(hard); err != nil {
+			if err := s.rep.Flush(hard); err != nil {
 				log.Error("status branch: final write failed", "err", err)
 			}
 		}
 		cancelHard()
 		<-reporterDone
 	}
-	if err := runLeading(ctx, f.daemon, statusCfg, m, probe, log, lead); err != nil {
-		return err
-	}
-	return nil
+	return runLeading(ctx, f.daemon, statusCfg, s.metrics, probe, log, lead)
 }
 
 // startReporter runs the status reporter until ctx ends; the channel closes when it has stopped.
@@ -355,9 +438,13 @@ func startWebhook(ctx context.Context, f syncFlags, m *metrics.Metrics, log *slo
 	}
 	secret, err := os.ReadFile(f.webhookSecretFile)
 	if err != nil {
-		return nil, err
+		return nil, usageErrorf("--webhook-secret-file: %v", err)
 	}
-	hook := trigger.NewWebhook([]byte(strings.TrimSpace(string(secret))), f.branch, log)
+	if len(bytes.TrimSpace(secret)) == 0 {
+		// An empty secret would start a webhook that refuses every delivery.
+		return nil, usageErrorf("--webhook-secret-file %s is empty", f.webhookSecretFile)
+	}
+	hook := trigger.NewWebhook(bytes.TrimSpace(secret), f.branch, log)
 	hook.Observe = m.ObserveWebhook
 	mux := http.NewServeMux()
 	mux.Handle("/hook", hook)
@@ -392,27 +479,11 @@ func buildSource(f syncFlags) (source.Source, string, error) {
 	return source.NewGit(source.GitOptions{URL: f.repo, Branch: f.branch, Path: f.path, Auth: auth, KeyRing: keyRing}), source.RedactURL(f.repo), nil
 }
 
-// kubeConfig finds cluster access the way kubectl does, then in-cluster.
-func kubeConfig(path string) (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if path != "" {
-		rules.ExplicitPath = path
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err == nil {
-		return cfg, nil
-	}
-	if path == "" {
-		if in, inErr := rest.InClusterConfig(); inErr == nil {
-			return in, nil
-		}
-	}
-	return nil, fmt.Errorf("no cluster access: %w", err)
-}
-
 // printResult writes a changeset per workspace, like a plan applied: one line per object that
-// changed (every object with -v), then problems and a summary.
-func printResult(out io.Writer, res *ksync.Result, err error, verbose bool) {
+// changed (every object with -v) and a summary on out; problems and failures on errOut. A sync
+// that failed before it could finish ends with the failure, not with a summary that would read as
+// "nothing to do".
+func printResult(out, errOut io.Writer, res *ksync.Result, err error, verbose, dryRun bool) {
 	if res == nil {
 		res = &ksync.Result{}
 	}
@@ -420,12 +491,9 @@ func printResult(out io.Writer, res *ksync.Result, err error, verbose bool) {
 	if commit == "" {
 		commit = "working tree"
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintf(out, "sync %s failed: %v\n", commit, err)
-	}
 	if res.Set != nil {
 		for _, p := range res.Set.Problems {
-			fmt.Fprintln(out, p.String())
+			fmt.Fprintln(errOut, p.String())
 		}
 	}
 	for _, c := range res.Changes.Entries {
@@ -436,24 +504,34 @@ func printResult(out io.Writer, res *ksync.Result, err error, verbose bool) {
 		if ws == "" {
 			ws = "-"
 		}
-		fmt.Fprintf(out, "%s: %s\n", ws, c.String())
+		w := out
+		if c.Action == apply.Failed {
+			w = errOut
+		}
+		fmt.Fprintf(w, "%s: %s\n", ws, c.String())
 	}
 	for _, key := range slices.Sorted(maps.Keys(res.Nodes)) {
 		if st := res.Nodes[key]; !st.Ready || verbose {
 			fmt.Fprintf(out, "%s: nodes %s: %s\n", key, st.Reason, st.Message)
 		}
 	}
-	for key, rerr := range res.RenderErrors {
-		fmt.Fprintf(out, "%s: render failed: %v\n", key, rerr)
+	for _, key := range slices.Sorted(maps.Keys(res.RenderErrors)) {
+		fmt.Fprintf(errOut, "%s: render failed: %v\n", key, res.RenderErrors[key])
 	}
 	if res.PruneBlocked != "" {
-		fmt.Fprintf(out, "prune refused: %s\n", res.PruneBlocked)
+		fmt.Fprintf(errOut, "prune refused: %s\n", res.PruneBlocked)
 	}
-	valid, invalid := 0, 0
-	if res.Set != nil {
-		valid = len(res.Set.Valid())
-		invalid = len(res.Set.Workspaces) - valid
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			fmt.Fprintf(errOut, "sync %s failed: %v\n", commit, err)
+		}
+		return
 	}
-	fmt.Fprintf(out, "synced %s in %s: %d workspaces valid, %d invalid; %s\n",
-		commit, res.Duration.Round(time.Millisecond), valid, invalid, res.Changes.Summary())
+	verb := "synced"
+	if dryRun {
+		verb = "dry run of"
+	}
+	valid, invalid := res.Counts()
+	fmt.Fprintf(out, "%s %s in %s: %s valid, %d invalid; %s\n",
+		verb, commit, res.Duration.Round(time.Millisecond), plural(valid, "workspace"), invalid, res.Changes.Summary())
 }

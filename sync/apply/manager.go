@@ -43,14 +43,12 @@ const (
 	AnnotationRecreateKey = "kaito.sh/recreate-key"
 )
 
-// protectedNamespaces are refused unless listed explicitly in Options.Namespaces.
-var protectedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
-
 // Options configure a Manager.
 type Options struct {
 	// Root identifies this kaito-sync instance's objects (see RootID); required.
 	Root string
-	// Namespaces, when set, are the only namespaces objects may be applied to.
+	// Namespaces, when set, are the only namespaces objects may be applied to; unset, any but
+	// workspaces.ProtectedNamespaces (workspaces.NamespacePolicy).
 	Namespaces []string
 	// Concurrency bounds the objects ApplyAll applies at once (default 32: a first sync is
 	// bound by round trips, and the API server's priority and fairness pushes back when busy).

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/kaito-sync/kaito-sync/workspaces"
 )
 
 // Workspace is one workspace's rendered objects, applied as a unit.
@@ -179,20 +181,10 @@ func (m *Manager) prepare(wsKey string, in *unstructured.Unstructured) (*unstruc
 	return obj, k, nil
 }
 
+// namespaceAllowed is the last line of the namespace rule: the reconciler never hands over a
+// workspace the rule refuses, but objects reach Apply by other paths too (plan --live, tests).
 func (m *Manager) namespaceAllowed(ns string) error {
-	if ns == "" {
-		return nil
-	}
-	if len(m.opts.Namespaces) > 0 {
-		if !slices.Contains(m.opts.Namespaces, ns) {
-			return fmt.Errorf("namespace %s is not in --namespaces (%s)", ns, strings.Join(m.opts.Namespaces, ", "))
-		}
-		return nil
-	}
-	if slices.Contains(protectedNamespaces, ns) {
-		return fmt.Errorf("namespace %s is protected; list it in --namespaces to allow it", ns)
-	}
-	return nil
+	return workspaces.NamespacePolicy{Allowed: m.opts.Namespaces}.Check(ns)
 }
 
 func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.Unstructured, known *others) Change {

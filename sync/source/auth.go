@@ -71,8 +71,16 @@ func (o AuthOptions) Auth(repoURL string) (transport.AuthMethod, error) {
 			return nil, fmt.Errorf("password file: %w", err)
 		}
 		secret = strings.TrimSpace(string(b))
+		if secret == "" {
+			// An empty file would send no credentials, and the Git server's "not found" or
+			// "authentication required" would point everywhere but here.
+			return nil, fmt.Errorf("--git-password-file %s is empty", o.PasswordFile)
+		}
 	case o.TokenEnv != "":
-		secret = os.Getenv(o.TokenEnv)
+		var set bool
+		if secret, set = os.LookupEnv(o.TokenEnv); !set || secret == "" {
+			return nil, fmt.Errorf("--git-token-env %s: the environment variable is not set or empty", o.TokenEnv)
+		}
 	}
 	if secret == "" {
 		return nil, nil
