@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -46,6 +47,31 @@ func NewFolder(dir string, dryRun bool) (*Files, error) {
 func (f *Files) Begin(context.Context, source.Snapshot) error  { return nil }
 func (f *Files) Finish(context.Context, source.Snapshot) error { return nil }
 
+// namespaceFile holds the Namespace of the workspaces under rendered/<namespace>/: Flux and Argo CD
+// apply a folder to a new cluster only if its namespaces exist, and neither creates them by itself.
+func namespaceFile(ns string) string { return path.Join(RenderedDir, ns, "namespace.yaml") }
+
+// namespaceObject is the Namespace a hydrate target declares. Its annotations keep Flux and Argo CD
+// from ever pruning it: a namespace holds what kaito-sync never rendered (Secrets, ConfigMaps, other
+// apps), and deleting it deletes them all. Removing the last workspace of a namespace removes the
+// file, not the namespace.
+func namespaceObject(ns string) *unstructured.Unstructured {
+	o := &unstructured.Unstructured{}
+	o.SetAPIVersion("v1")
+	o.SetKind("Namespace")
+	o.SetName(ns)
+	o.SetLabels(map[string]string{apply.LabelManagedBy: apply.ManagedByValue})
+	o.SetAnnotations(map[string]string{
+		"kustomize.toolkit.fluxcd.io/prune": "disabled",
+		"argocd.argoproj.io/sync-options":   "Prune=false",
+	})
+	return o
+}
+
+// alwaysThere are namespaces every cluster has: declaring them would only make a GitOps engine
+// claim them.
+var alwaysThere = map[string]bool{"default": true}
+
 func objectFile(wsKey string, ref apply.ObjectRef) string {
 	return path.Join(RenderedDir, wsKey, ref.Kind+"."+ref.Name+".yaml")
 }
@@ -68,6 +94,9 @@ func (f *Files) Inventory(context.Context) (map[string][]apply.ObjectRef, error)
 			return nil, err
 		}
 		for _, n := range names {
+			if !n.IsDir() { // namespace.yaml
+				continue
+			}
 			files, err := f.FS.ReadDir(path.Join(RenderedDir, ns.Name(), n.Name()))
 			if err != nil {
 				return nil, err
@@ -86,6 +115,21 @@ func (f *Files) Inventory(context.Context) (map[string][]apply.ObjectRef, error)
 
 func (f *Files) Apply(_ context.Context, wss []apply.Workspace) apply.ChangeSet {
 	var cs apply.ChangeSet
+	namespaces := map[string]bool{}
+	for _, ws := range wss {
+		if ns, _, ok := strings.Cut(ws.Key, "/"); ok && !alwaysThere[ns] {
+			namespaces[ns] = true
+		}
+	}
+	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
+		ref := apply.ObjectRef{Kind: "Namespace", Name: ns}
+		c := apply.Change{Object: ref}
+		c.Action, c.Err = f.write(namespaceFile(ns), namespaceObject(ns))
+		if c.Err != nil {
+			c.Action, c.Err = apply.Failed, fmt.Errorf("%s write failed: %w", ref, c.Err)
+		}
+		cs.Add(c)
+	}
 	for _, ws := range wss {
 		for _, o := range ws.Objects {
 			ref := refOf(o)
@@ -173,12 +217,15 @@ func (f *Files) Delete(_ context.Context, wsKey string, refs []apply.ObjectRef) 
 	if f.DryRun {
 		return cs
 	}
-	// Empty folders of removed workspaces go too (Git cannot hold them, a folder can).
+	// Empty folders of removed workspaces go too (Git cannot hold them, a folder can), and the
+	// Namespace file with the last workspace of its namespace.
 	dir := path.Join(RenderedDir, wsKey)
 	if entries, err := f.FS.ReadDir(dir); err == nil && len(entries) == 0 {
 		_ = f.FS.Remove(dir)
-		if entries, err := f.FS.ReadDir(path.Dir(dir)); err == nil && len(entries) == 0 {
-			_ = f.FS.Remove(path.Dir(dir))
+		nsDir := path.Dir(dir)
+		if entries, err := f.FS.ReadDir(nsDir); err == nil && !slices.ContainsFunc(entries, fs.FileInfo.IsDir) {
+			_ = f.FS.Remove(namespaceFile(path.Base(nsDir)))
+			_ = f.FS.Remove(nsDir)
 		}
 	}
 	return cs

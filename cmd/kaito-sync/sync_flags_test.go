@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -108,4 +109,24 @@ func TestPrintResult(t *testing.T) {
 	printResult(&out, &errOut, &ksync.Result{FetchErr: errors.New("boom")}, errors.New("fetch: boom"), false, false)
 	is.Equal(out.String(), "")
 	is.Equal(errOut.String(), "sync working tree failed: fetch: boom\n")
+}
+
+// --log-format json holds in --once too: every line is a JSON object on stderr, nothing on stdout.
+func TestSyncOnceLogsJSON(t *testing.T) {
+	is := is.New(t)
+	repo := t.TempDir()
+	is.NoErr(os.MkdirAll(filepath.Join(repo, "workspaces"), 0o755))
+	ws := strings.ReplaceAll(fixtures.Phi3Mini, "NAMESPACE", "team-a")
+	is.NoErr(os.WriteFile(filepath.Join(repo, "workspaces", "a.yaml"), []byte(ws), 0o644))
+	var out, errOut bytes.Buffer
+	code := run([]string{"sync", "--repo", repo, "--path", "workspaces", "--target", "dir", "--out", t.TempDir(), "--once", "--log-format", "json"}, &out, &errOut)
+	is.Equal(code, exitOK)
+	is.Equal(out.String(), "")
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	is.True(len(lines) > 1)
+	for _, l := range lines {
+		var m map[string]any
+		is.NoErr(json.Unmarshal([]byte(l), &m)) // every line
+	}
+	is.True(strings.Contains(errOut.String(), `"msg":"synced"`))
 }
