@@ -17,7 +17,8 @@ func TestDefaultCatalogLoads(t *testing.T) {
 	is.Equal(len(c.Models()), 60)
 	is.Equal(len(c.RemovedPresets()), 11)
 	is.Equal(len(c.SKUs()), 22)
-	is.True(Default() == Default()) // parsed once
+	first, second := Default(), Default()
+	is.True(first == second) // parsed once
 	is.Equal(c.Release(), Release{
 		Kaito:          "v0.12.0",
 		Registry:       "mcr.microsoft.com/aks/kaito",

@@ -63,7 +63,7 @@ func (in *input) tuningObjects() ([]generated, error) {
 		return nil, errors.New("tuning needs an input and an output")
 	}
 	if in.model.Tuning == nil {
-		return nil, fmt.Errorf("Kaito %s cannot tune %s", in.release.Kaito, in.model.Name)
+		return nil, fmt.Errorf("preset %s cannot be tuned with Kaito %s", in.model.Name, in.release.Kaito)
 	}
 	var out []generated
 	configName, configData := t.Config, ""

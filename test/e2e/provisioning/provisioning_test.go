@@ -91,7 +91,7 @@ func TestPoolFollowsTheWorkspace(t *testing.T) {
 		is.True(released)
 		f.waitFor("pool deleted", func() bool { return len(f.cloud.Pools()) == 0 })
 		f.waitFor("its nodes gone", func() bool { return len(nodesOf(f.pool())) == 0 })
-		res = f.sync(r)
+		f.sync(r)
 		is.Equal(f.cloud.Calls("BeginDelete"), 1) // released once, not once per sync
 	})
 }
