@@ -2,16 +2,16 @@ package sync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"runtime"
 	"slices"
 	"strings"
-	gosync "sync"
+
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kaito-sync/kaito-sync/presets"
@@ -270,9 +270,6 @@ func refOf(o *unstructured.Unstructured) apply.ObjectRef {
 	return apply.ObjectRef{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
 }
 
-// ErrFailed is returned by RunOnce-style callers when a sync had failures.
-var ErrFailed = errors.New("sync had failures")
-
 // markRecreate stamps the workspace's immutable-field fingerprint on its workloads, so a change
 // Kaito would refuse (instanceType, count, preset...) is carried out by delete and create. It
 // changes objs in place: the renderer hands out copies the caller owns, and another copy of every
@@ -319,40 +316,32 @@ func (r *Reconciler) renderAll(valid []*workspaces.Workspace, companions map[str
 	}
 	prev := r.rendered // read by the workers, written only after them
 	outs := make([]outcome, len(valid))
-	next := make(chan int)
-	var wg gosync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(valid)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				ws := valid[i]
-				comps := companionsOf(ws, companions)
-				if old, ok := prev[ws.Key()]; ok {
-					// An error here is the render's: Objects below reports it.
-					if hash, err := r.renderer.Hash(ws, comps); err == nil && revision(hash, ws.Source.Path) == old.revision {
-						outs[i].rendered = old
-						continue
-					}
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, ws := range valid {
+		g.Go(func() error {
+			comps := companionsOf(ws, companions)
+			if old, ok := prev[ws.Key()]; ok {
+				// An error here is the render's: Objects below reports it.
+				if hash, err := r.renderer.Hash(ws, comps); err == nil && revision(hash, ws.Source.Path) == old.revision {
+					outs[i].rendered = old
+					return nil
 				}
-				// Objects, not Render: a sync never reads the overlay files, and a workspace whose
-				// shape was built needs none written (render/shape.go).
-				out, err := r.renderer.Objects(ws, comps, render.Source{Path: ws.Source.Path, Commit: commit})
-				if err != nil {
-					outs[i].err = err
-					continue
-				}
-				outs[i].fresh = true
-				outs[i].revision = revision(out.Hash, ws.Source.Path)
-				outs[i].objs = markRecreate(out.Objects, workspaces.ImmutableKey(ws))
 			}
-		}()
+			// Objects, not Render: a sync never reads the overlay files, and a workspace whose
+			// shape was built needs none written (render/shape.go).
+			out, err := r.renderer.Objects(ws, comps, render.Source{Path: ws.Source.Path, Commit: commit})
+			if err != nil {
+				outs[i].err = err // per workspace: the others render on
+				return nil
+			}
+			outs[i].fresh = true
+			outs[i].revision = revision(out.Hash, ws.Source.Path)
+			outs[i].objs = markRecreate(out.Objects, workspaces.ImmutableKey(ws))
+			return nil
+		})
 	}
-	for i := range valid {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	_ = g.Wait()
 	var desired []apply.Workspace
 	// Workspaces no longer valid or declared, and those that failed, are forgotten.
 	r.rendered = make(map[string]rendered, len(valid))

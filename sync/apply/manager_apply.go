@@ -64,8 +64,7 @@ func (m *Manager) applyWaves(ctx context.Context, wss []Workspace) []ChangeSet {
 	sorted := make([][]*unstructured.Unstructured, len(wss))
 	var ranks []int
 	for i, ws := range wss {
-		objs := slices.Clone(ws.Objects)
-		slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int { return rankOf(a.GetKind()) - rankOf(b.GetKind()) })
+		objs := byRank(ws.Objects)
 		sorted[i] = objs
 		for _, o := range objs {
 			if r := rankOf(o.GetKind()); !slices.Contains(ranks, r) {
@@ -90,7 +89,7 @@ func (m *Manager) applyWaves(ctx context.Context, wss []Workspace) []ChangeSet {
 			for j, it := range wave {
 				obj, key := sorted[it.ws][it.obj], wss[it.ws].Key
 				if failed[it.ws] {
-					changes[j] = Change{Object: ObjectRef{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()},
+					changes[j] = Change{Object: refOf(obj),
 						Workspace: key, Action: Skipped, Reason: "an earlier object of the workspace failed"}
 					continue
 				}
@@ -101,7 +100,7 @@ func (m *Manager) applyWaves(ctx context.Context, wss []Workspace) []ChangeSet {
 			c := changes[j]
 			if c.Action == "" { // ctx ended before it ran
 				obj := sorted[it.ws][it.obj]
-				c = Change{Object: ObjectRef{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()},
+				c = Change{Object: refOf(obj),
 					Workspace: wss[it.ws].Key, Action: Failed, Err: fmt.Errorf("%s/%s apply failed: %w", obj.GetKind(), obj.GetName(), context.Cause(ctx))}
 			}
 			results[it.ws].Add(c)
@@ -120,11 +119,9 @@ func (m *Manager) Apply(ctx context.Context, ws Workspace) ChangeSet {
 
 func (m *Manager) apply(ctx context.Context, ws Workspace, known *others) ChangeSet {
 	var cs ChangeSet
-	objs := slices.Clone(ws.Objects)
-	slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int { return rankOf(a.GetKind()) - rankOf(b.GetKind()) })
 	failed := false
-	for _, obj := range objs {
-		ref := ObjectRef{Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()}
+	for _, obj := range byRank(ws.Objects) {
+		ref := refOf(obj)
 		if failed {
 			cs.Add(Change{Object: ref, Workspace: ws.Key, Action: Skipped, Reason: "an earlier object of the workspace failed"})
 			continue
@@ -188,20 +185,19 @@ func (m *Manager) namespaceAllowed(ns string) error {
 }
 
 func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.Unstructured, known *others) Change {
-	ref := ObjectRef{Kind: in.GetKind(), Namespace: in.GetNamespace(), Name: in.GetName()}
+	ref := refOf(in)
 	change := Change{Object: ref, Workspace: wsKey}
-	fail := func(format string, args ...any) Change {
-		change.Action = Failed
-		change.Err = fmt.Errorf("%s apply failed: %s", ref, fmt.Sprintf(format, args...))
+	fail := func(err error) Change {
+		change.Action, change.Err = Failed, fmt.Errorf("%s apply failed: %w", ref, err)
 		return change
 	}
 	obj, k, err := m.prepare(wsKey, in)
 	if err != nil {
-		return fail("%v", err)
+		return fail(err)
 	}
 	missingNS, err := m.ensureNamespace(ctx, ref.Namespace)
 	if err != nil {
-		return fail("namespace: %v", err)
+		return fail(fmt.Errorf("namespace: %w", err))
 	}
 	if missingNS {
 		// A dry run creates no namespace, and the API server refuses objects in a missing one. The
@@ -210,38 +206,30 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 		obj.SetNamespace("default")
 		change.Reason = "namespace " + ref.Namespace + " would be created"
 	}
+	// The cache holds this root's objects only; one missing from it is either new, or someone
+	// else's of the same name, which decide refuses.
 	var live metav1.Object
-	cached, exists := m.live(obj.GroupVersionKind(), ref.Namespace, ref.Name)
-	if exists {
+	if cached, ok := m.live(obj.GroupVersionKind(), ref.Namespace, ref.Name); ok {
 		live = cached
+	} else if !missingNS {
+		other, err := m.existing(ctx, k, ref, known)
+		switch {
+		case err == nil:
+			live = other
+		case !apierrors.IsNotFound(err):
+			return fail(err)
+		}
 	}
-	if exists && live.GetAnnotations()[AnnotationHash] == obj.GetAnnotations()[AnnotationHash] && live.GetDeletionTimestamp() == nil {
+	d := decide(obj, live, m.opts.Root)
+	switch d.Action {
+	case Failed:
+		return fail(d.Err)
+	case Unchanged:
 		m.remember(ref, obj)
 		change.Action = Unchanged
 		return change
-	}
-	if !exists {
-		// Not in this root's cache: either new, or someone else's object with the same name. Taking
-		// over another owner's object (a Kaito operator's StatefulSet, another kaito-sync's) would
-		// break what is running there, so it is refused.
-		other, err := m.existing(ctx, k, ref, known)
-		switch {
-		case apierrors.IsNotFound(err) || (err != nil && missingNS):
-		case err != nil:
-			return fail("%v", err)
-		case other.GetLabels()[LabelSyncRoot] != m.opts.Root:
-			owner := other.GetLabels()[LabelManagedBy]
-			if owner == "" {
-				owner = "nothing"
-			}
-			return fail("an object with this name already exists and is not this kaito-sync's (managed by %s, sync root %q); "+
-				"rename the workspace, or delete the object to let kaito-sync create it", owner, other.GetLabels()[LabelSyncRoot])
-		default:
-			exists, live = true, other // ours; the watch has not delivered it yet
-		}
-	}
-	if exists && live.GetAnnotations()[AnnotationRecreateKey] != obj.GetAnnotations()[AnnotationRecreateKey] {
-		change.Reason = "a field that cannot change in place changed"
+	case Recreated:
+		change.Reason = d.Reason
 		return m.recreate(ctx, change, k, obj)
 	}
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
@@ -255,23 +243,23 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 	rv, err := m.serverSideApply(ctx, k, obj, opts)
 	if err != nil {
 		m.restore(ref, prev)
-	} else if !m.opts.DryRun {
+		if reason, ok := refusedInPlace(err, live != nil); ok {
+			change.Reason = "the API server refused an in-place change: " + reason
+			return m.recreate(ctx, change, k, obj)
+		}
+		return fail(err)
+	}
+	if !m.opts.DryRun {
 		m.wrote(ref, rv)
 	}
-	if err != nil && exists && isImmutable(err) {
-		change.Reason = "the API server refused an in-place change: " + shortReason(err)
-		return m.recreate(ctx, change, k, obj)
-	}
-	if err != nil {
-		return fail("%v", err)
-	}
-	change.Action = Configured
-	if !exists {
-		// The cache may lag a create of our own; a GET would tell, but "created" from an empty
-		// cache is right for every object this manager has not seen.
-		change.Action = Created
-	}
+	// Created when the cache had not seen it: the cache may lag a create of our own, and a GET
+	// would tell, but "created" is right for every object this manager has not seen.
+	change.Action = d.Action
 	return change
+}
+
+func refOf(o *unstructured.Unstructured) ObjectRef {
+	return ObjectRef{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
 }
 
 // existing is a GET of ref, unless prefetch already learnt the answer.
@@ -283,10 +271,6 @@ func (m *Manager) existing(ctx context.Context, k kind, ref ObjectRef, known *ot
 		return u, nil
 	}
 	return m.dyn.Resource(k.gvr).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-}
-
-func isImmutable(err error) bool {
-	return apierrors.IsInvalid(err) && strings.Contains(err.Error(), "immutable")
 }
 
 func shortReason(err error) string {
@@ -401,6 +385,17 @@ func (m *Manager) ensureNamespace(ctx context.Context, ns string) (missing bool,
 	if !m.opts.DryRun {
 		_, err := m.ensureNamespaceCreated(ctx, ns)
 		return false, err
+	}
+	return m.namespaceMissing(ctx, ns)
+}
+
+// namespaceMissing reports, reading only, whether ns does not exist.
+func (m *Manager) namespaceMissing(ctx context.Context, ns string) (bool, error) {
+	if ns == "" {
+		return false, nil
+	}
+	if _, ok := m.namespaces.Load(ns); ok {
+		return false, nil
 	}
 	if _, err := m.dyn.Resource(namespacesGVR).Get(ctx, ns, metav1.GetOptions{}); err == nil {
 		m.namespaces.Store(ns, true)

@@ -3,7 +3,6 @@ package apply
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,8 +39,7 @@ type LiveDiff struct {
 // API server validates and defaults it), and its result is compared with the live object on the
 // fields kaito-sync sets. It needs no Start: it reads the cluster directly.
 func (m *Manager) DryRunDiff(ctx context.Context, ws Workspace) []LiveDiff {
-	objs := slices.Clone(ws.Objects)
-	slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int { return rankOf(a.GetKind()) - rankOf(b.GetKind()) })
+	objs := byRank(ws.Objects)
 	out := make([]LiveDiff, 0, len(objs))
 	for _, o := range objs {
 		out = append(out, m.dryRunOne(ctx, ws.Key, o))
@@ -50,7 +48,7 @@ func (m *Manager) DryRunDiff(ctx context.Context, ws Workspace) []LiveDiff {
 }
 
 func (m *Manager) dryRunOne(ctx context.Context, wsKey string, in *unstructured.Unstructured) LiveDiff {
-	ref := ObjectRef{Kind: in.GetKind(), Namespace: in.GetNamespace(), Name: in.GetName()}
+	ref := refOf(in)
 	d := LiveDiff{Object: ref, Workspace: wsKey}
 	fail := func(err error) LiveDiff {
 		d.Action, d.Err = LiveError, err
@@ -60,19 +58,15 @@ func (m *Manager) dryRunOne(ctx context.Context, wsKey string, in *unstructured.
 	if err != nil {
 		return fail(err)
 	}
-	missingNS := false
-	if ref.Namespace != "" {
-		_, err := m.dyn.Resource(namespacesGVR).Get(ctx, ref.Namespace, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			// The API server refuses objects in a missing namespace, even in a dry run; validation
-			// and defaulting do not depend on it, so the object is checked in "default".
-			missingNS = true
-			obj.SetNamespace("default")
-			d.Reason = "namespace " + ref.Namespace + " would be created"
-		case err != nil:
-			return fail(fmt.Errorf("namespace: %w", err))
-		}
+	missingNS, err := m.namespaceMissing(ctx, ref.Namespace)
+	if err != nil {
+		return fail(fmt.Errorf("namespace: %w", err))
+	}
+	if missingNS {
+		// The API server refuses objects in a missing namespace, even in a dry run; validation
+		// and defaulting do not depend on it, so the object is checked in "default".
+		obj.SetNamespace("default")
+		d.Reason = "namespace " + ref.Namespace + " would be created"
 	}
 	var live *unstructured.Unstructured
 	if !missingNS {
@@ -82,35 +76,45 @@ func (m *Manager) dryRunOne(ctx context.Context, wsKey string, in *unstructured.
 			live = nil
 		case err != nil:
 			return fail(err)
-		case live.GetLabels()[LabelManagedBy] != ManagedByValue:
-			owner := live.GetLabels()[LabelManagedBy]
-			if owner == "" {
-				owner = "nothing"
-			}
-			return fail(fmt.Errorf("an object with this name already exists and is not kaito-sync's (managed by %s); a sync would refuse it", owner))
 		}
 	}
-	if live != nil && live.GetLabels()[LabelSyncRoot] != "" && live.GetLabels()[LabelSyncRoot] != m.opts.Root {
-		root := live.GetLabels()[LabelSyncRoot]
-		// The sync root is only a label here, and the caller may not know the one the cluster's
-		// kaito-sync uses: compare as that root, so its label and the hash do not show as drift.
-		labels := obj.GetLabels()
-		labels[LabelSyncRoot] = root
-		obj.SetLabels(labels)
-		ann := obj.GetAnnotations()
-		ann[AnnotationHash] = Hash(obj)
-		obj.SetAnnotations(ann)
-		d.Reason = fmt.Sprintf("compared as sync root %s, the live object's (not %s)", root, m.opts.Root)
+	root := m.opts.Root
+	if live != nil {
+		switch liveRoot := live.GetLabels()[LabelSyncRoot]; {
+		case live.GetLabels()[LabelManagedBy] != ManagedByValue:
+			// Judged as the cluster's kaito-sync would judge it, whatever root this plan was given.
+		case liveRoot != "" && liveRoot != root:
+			// The sync root is only a label here, and the caller may not know the one the cluster's
+			// kaito-sync uses: compare as that root, so its label and the hash do not show as drift.
+			labels := obj.GetLabels()
+			labels[LabelSyncRoot] = liveRoot
+			obj.SetLabels(labels)
+			ann := obj.GetAnnotations()
+			ann[AnnotationHash] = Hash(obj)
+			obj.SetAnnotations(ann)
+			d.Reason = fmt.Sprintf("compared as sync root %s, the live object's (not %s)", liveRoot, root)
+			root = liveRoot
+		default:
+			root = liveRoot
+		}
 	}
-	if live != nil && live.GetAnnotations()[AnnotationRecreateKey] != obj.GetAnnotations()[AnnotationRecreateKey] {
-		d.Action, d.Reason = LiveRecreate, "a field that cannot change in place changed"
+	var liveMeta metav1.Object
+	if live != nil {
+		liveMeta = live
+	}
+	switch decided := decide(obj, liveMeta, root); decided.Action {
+	case Failed:
+		return fail(fmt.Errorf("%w; a sync would refuse it", decided.Err))
+	case Recreated:
+		d.Action, d.Reason = LiveRecreate, decided.Reason
 		d.Want, d.Have = project(obj.Object, obj.Object), project(obj.Object, live.Object)
 		return d
 	}
+	// Unchanged by its hash is still sent: a hand edit that left the annotations alone is drift.
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}}
 	res, err := m.dyn.Resource(k.gvr).Namespace(obj.GetNamespace()).Apply(ctx, ref.Name, obj, opts)
-	if err != nil && live != nil && isImmutable(err) {
-		d.Action, d.Reason = LiveRecreate, "the API server refuses an in-place change: "+shortReason(err)
+	if reason, ok := refusedInPlace(err, live != nil); ok {
+		d.Action, d.Reason = LiveRecreate, "the API server refuses an in-place change: "+reason
 		d.Want, d.Have = project(obj.Object, obj.Object), project(obj.Object, live.Object)
 		return d
 	}

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -83,7 +84,7 @@ func TestDryRunDiffMissingNamespaceAndForeignObject(t *testing.T) {
 		configMap(t, ns, "theirs", "v"), configMap(t, missing, "c", "v"),
 	}})
 	is.Equal(liveActions(ds), "ConfigMap/theirs=error ConfigMap/c=would-create")
-	is.True(strings.Contains(ds[0].Err.Error(), "not kaito-sync's"))
+	is.True(errors.Is(ds[0].Err, ErrNotOwned))
 	is.True(strings.Contains(ds[1].Reason, "would be created"))
 	is.Equal(ds[1].Want.GetNamespace(), missing)
 	_, err = env.Client.CoreV1().Namespaces().Get(ctx, missing, metav1.GetOptions{})

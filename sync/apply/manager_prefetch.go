@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -118,26 +119,21 @@ func (m *Manager) prefetch(ctx context.Context, wss []Workspace) *others {
 	return out
 }
 
-// parallel runs the functions given to run, Options.Concurrency at a time, and waits for them.
+// parallel runs the functions given to run, Options.Concurrency at a time, and waits for them;
+// once ctx ends, the ones not started yet are dropped.
 func (m *Manager) parallel(ctx context.Context, n int, each func(run func(func()))) {
 	if n == 0 {
 		return
 	}
-	sem := make(chan struct{}, m.opts.Concurrency)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(m.opts.Concurrency)
 	each(func(f func()) {
 		if ctx.Err() != nil {
 			return
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			f()
-		}()
+		g.Go(func() error { f(); return nil })
 	})
-	wg.Wait()
+	_ = g.Wait() // the functions report through what they close over
 }
 
 // listNames lists the metadata of a kind's objects in a namespace, by name.

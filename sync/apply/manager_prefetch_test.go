@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -108,7 +109,7 @@ func TestApplyAllListsExistingNamespace(t *testing.T) {
 	for _, c := range cs.Entries {
 		if c.Action == Failed {
 			is.Equal(c.Object.Name, "ws-2")
-			is.True(strings.Contains(c.Err.Error(), "not this kaito-sync's"))
+			is.True(errors.Is(c.Err, ErrNotOwned))
 		}
 	}
 	is.Equal(log.count("GET", cmPath(ns)+"/"), 0) // no GET per object...

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -345,7 +346,7 @@ func TestApplyNeverTakesOverAnotherOwnersObject(t *testing.T) {
 	m := newManager(t, Options{})
 	cs := m.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{configMap(t, ns, "running", "mine now")}})
 	is.Equal(actions(cs), "ConfigMap/running=failed")
-	is.True(strings.Contains(cs.Entries[0].Err.Error(), "already exists and is not this kaito-sync's"))
+	is.True(errors.Is(cs.Entries[0].Err, ErrNotOwned))
 	live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "running", metav1.GetOptions{})
 	is.NoErr(err)
 	is.Equal(live.Data["a"], "b") // untouched
