@@ -299,9 +299,6 @@ type Workspace struct {
 	Path, Namespace, Name, Variant string
 }
 
-// Key is "namespace/name".
-func (w Workspace) Key() string { return w.Namespace + "/" + w.Name }
-
 // Generate returns the fleet as files, by path ("workspaces/<namespace>/<name>.yaml"), and the
 // workspaces in order.
 func Generate(o Options) (map[string]string, []Workspace) {

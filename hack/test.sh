@@ -6,7 +6,7 @@
 # 1. builds (or reuses from the cache) the control-plane binaries with hack/testbin.sh and the
 #    kustomize CLI with hack/kustomize.sh (cold: minutes, then cached), and exports
 #    KAITO_SYNC_TESTBIN and KAITO_SYNC_KUSTOMIZE;
-# 2. gofmt, go vet;
+# 2. gofmt, go vet, staticcheck, deadcode (both pinned, run with go run module@version);
 # 3. go test -race ./... (unit + end-to-end, once, under the race detector; every package that needs
 #    the control plane starts its own; the race detector needs cgo and a C compiler);
 # 4. each fuzz target for FUZZ_TIME (decoder, validator, renderer, status file names).
@@ -63,6 +63,24 @@ section "go vet ./..."
 t=$SECONDS
 go vet ./...
 step_done vet "$t" $?
+
+# staticcheck finds bugs vet does not (self-comparisons, unused values); deadcode finds functions
+# nothing reaches, tests included. Both are pinned here, run from the module proxy: no tools
+# go.mod to keep in step, and the version is what every machine runs.
+section "staticcheck ${STATICCHECK_VERSION:=v0.8.2}"
+t=$SECONDS
+go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ./...
+step_done staticcheck "$t" $?
+
+section "deadcode -test ${DEADCODE_VERSION:=v0.52.0}"
+t=$SECONDS
+dead=$(go run "golang.org/x/tools/cmd/deadcode@$DEADCODE_VERSION" -test ./...)  # findings on stdout; downloads on stderr
+dead_rc=$?
+if [ -n "$dead" ]; then
+  echo "$dead"
+  dead_rc=1
+fi
+step_done deadcode "$t" $dead_rc
 
 # One run of every test, under the race detector: the sync loop, the applier, the renderer's cache
 # and the provisioners are concurrent, and a second, race-free run of the same end-to-end tests would

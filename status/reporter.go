@@ -179,13 +179,6 @@ func (r *Reporter) Flush(ctx context.Context) error {
 	return r.publish(ctx)
 }
 
-// Published is the last report written (or read back at start).
-func (r *Reporter) Published() *Report {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.published
-}
-
 // publish computes the statuses and writes them when they differ from those published.
 func (r *Reporter) publish(ctx context.Context) error {
 	r.publishMu.Lock()

@@ -92,9 +92,6 @@ func New(opts Options) (*Elector, error) {
 		health: leaderelection.NewLeaderHealthzAdaptor(20 * time.Second)}, nil
 }
 
-// Identity is this replica's name in the Lease.
-func (e *Elector) Identity() string { return e.opts.Identity }
-
 // Healthz fails when this replica believes it leads but has not renewed the Lease in time.
 func (e *Elector) Healthz(r *http.Request) error { return e.health.Check(r) }
 

@@ -91,9 +91,6 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// Registry is where the series live, for tests and for adding collectors.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
 // ObserveAKS records one finished agent pool operation; reason is "" when it succeeded. It fits
 // aks.Config.Observe.
 func (m *Metrics) ObserveAKS(op string, elapsed time.Duration, reason string) {

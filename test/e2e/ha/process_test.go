@@ -90,7 +90,6 @@ func (r *replica) tail(n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-
 // scrape reads /metrics; series maps "name{labels}" (as printed) to its value.
 func (r *replica) scrape() (map[string]float64, error) {
 	body, err := r.scrapeText()

@@ -55,11 +55,3 @@ func (e *Env) StartAPIServer(ctx context.Context) error {
 	}
 	return fmt.Errorf("testenv: restarting kube-apiserver: %w", err)
 }
-
-// RestartAPIServer is StopAPIServer then StartAPIServer.
-func (e *Env) RestartAPIServer(ctx context.Context) error {
-	if err := e.StopAPIServer(); err != nil {
-		return err
-	}
-	return e.StartAPIServer(ctx)
-}

@@ -365,11 +365,6 @@ func (e *Env) Stop() error {
 	return e.stopErr
 }
 
-// LogTail returns the last n lines of a component's log (component: Etcd, KubeAPIServer, ...).
-func (e *Env) LogTail(component string, n int) string {
-	return tailFile(filepath.Join(e.Dir, component+".log"), n)
-}
-
 // DumpLogs writes the last n lines of every component's log to w.
 func (e *Env) DumpLogs(w io.Writer, n int) {
 	fmt.Fprint(w, e.logTails(n))
