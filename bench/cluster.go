@@ -26,6 +26,7 @@ import (
 	"github.com/kaito-sync/kaito-sync/render"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/workspaces"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // Counter counts the requests a client makes: reads (GET, LIST), watches, and writes (everything
@@ -117,11 +118,11 @@ func RenderFleet(files map[string]string, commit string) ([]*unstructured.Unstru
 		}
 		for _, o := range res.Objects {
 			lb := o.GetLabels()
-			lb[apply.LabelSyncRoot] = "floor"
+			lb[ownership.LabelSyncRoot] = "floor"
 			o.SetLabels(lb)
 			a := o.GetAnnotations()
-			a[apply.AnnotationHash] = apply.Hash(o)
-			a[apply.AnnotationRecreateKey] = workspaces.ImmutableKey(l.WS)
+			a[ownership.AnnotationHash] = apply.Hash(o)
+			a[ownership.AnnotationRecreateKey] = workspaces.ImmutableKey(l.WS)
 			o.SetAnnotations(a)
 			objs = append(objs, o)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/workspaces"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // loadYAML reads workspace documents from a string, checked like files from Git.
@@ -195,7 +196,7 @@ func TestCacheHitEqualsColdRender(t *testing.T) {
 			_, hasSource := hit.Overlay["team/chat/source.yaml"]
 			is.Equal(hasSource, src != Source{})
 			for _, o := range hit.Objects {
-				is.Equal(o.GetAnnotations()[AnnotationSourcePath], src.Path)
+				is.Equal(o.GetAnnotations()[ownership.AnnotationSourcePath], src.Path)
 			}
 		})
 	}
@@ -289,7 +290,7 @@ func TestOwnershipAndOrder(t *testing.T) {
 			is := is.New(t)
 			for _, res := range renderFile(t, tc.input) {
 				ns, name, _ := strings.Cut(res.Key, "/")
-				wantLabels := map[string]string{LabelManagedBy: ManagedBy, LabelWorkspace: name, LabelWorkspaceNamespace: ns}
+				wantLabels := map[string]string{ownership.LabelManagedBy: ownership.ManagedBy, ownership.LabelWorkspace: name, ownership.LabelWorkspaceNamespace: ns}
 				last := -1
 				workloads := 0
 				for _, o := range res.Objects {
@@ -302,8 +303,8 @@ func TestOwnershipAndOrder(t *testing.T) {
 					for k, v := range wantLabels {
 						is.Equal(labels[k], v)
 					}
-					is.Equal(o.GetAnnotations()[AnnotationSourcePath], source(tc.input).Path)
-					is.Equal(o.GetAnnotations()[AnnotationSourceCommit], testCommit)
+					is.Equal(o.GetAnnotations()[ownership.AnnotationSourcePath], source(tc.input).Path)
+					is.Equal(o.GetAnnotations()[ownership.AnnotationSourceCommit], testCommit)
 					if o.GetKind() == "StatefulSet" || o.GetKind() == "Job" {
 						workloads++
 						is.Equal(o.GetName(), name)
@@ -312,14 +313,14 @@ func TestOwnershipAndOrder(t *testing.T) {
 							is.Equal(podLabels[k], v)
 						}
 						podAnn, _, _ := unstructured.NestedStringMap(o.Object, "spec", "template", "metadata", "annotations")
-						_, leaked := podAnn[AnnotationSourceCommit]
+						_, leaked := podAnn[ownership.AnnotationSourceCommit]
 						is.True(!leaked)
 						tols, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "tolerations")
 						is.True(len(tols) >= 2)
 					}
 					if o.GetKind() == "StatefulSet" {
 						sel, _, _ := unstructured.NestedStringMap(o.Object, "spec", "selector", "matchLabels")
-						is.Equal(sel, map[string]string{LabelWorkspace: name})
+						is.Equal(sel, map[string]string{ownership.LabelWorkspace: name})
 					}
 				}
 				is.Equal(workloads, 1)
@@ -395,7 +396,7 @@ func TestServicesSelectPodZero(t *testing.T) {
 	res := renderYAML(t, phi3Mini)
 	svc := find(res, "Service", "chat")
 	sel, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "selector")
-	is.Equal(sel, map[string]string{LabelWorkspace: "chat", podNameLabel: "chat-0"})
+	is.Equal(sel, map[string]string{ownership.LabelWorkspace: "chat", podNameLabel: "chat-0"})
 	typ, _, _ := unstructured.NestedString(svc.Object, "spec", "type")
 	is.Equal(typ, "ClusterIP")
 	headless := find(res, "Service", "chat-headless")
@@ -462,7 +463,7 @@ func TestTemplateGetsKaitosScheduling(t *testing.T) {
 	is.Equal(exprs[0].(map[string]any)["key"], "apps") // the user's zone term is gone, as in Kaito
 	labels, _, _ := unstructured.NestedStringMap(sts.Object, "spec", "template", "metadata", "labels")
 	is.Equal(labels["team"], "a")
-	is.Equal(labels[LabelWorkspace], "own")
+	is.Equal(labels[ownership.LabelWorkspace], "own")
 	ports, _, _ := unstructured.NestedSlice(find(res, "Service", "own").Object, "spec", "ports")
 	is.Equal(ports[0].(map[string]any)["targetPort"], int64(5000)) // Kaito's Service ignores the template's ports
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/workspaces"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // Names, paths and ports of the pods Kaito v0.12.0 creates.
@@ -96,7 +97,7 @@ func (in *input) services() []generated {
 			Type:  typ,
 			Ports: ports,
 			// Only pod 0 serves: on several nodes the others are Ray workers.
-			Selector:                 map[string]string{LabelWorkspace: name, podNameLabel: name + "-0"},
+			Selector:                 map[string]string{ownership.LabelWorkspace: name, podNameLabel: name + "-0"},
 			PublishNotReadyAddresses: true,
 		},
 	}
@@ -104,7 +105,7 @@ func (in *input) services() []generated {
 		ObjectMeta: metav1.ObjectMeta{Name: name + "-headless"},
 		Spec: corev1.ServiceSpec{
 			ClusterIP:                corev1.ClusterIPNone,
-			Selector:                 map[string]string{LabelWorkspace: name},
+			Selector:                 map[string]string{ownership.LabelWorkspace: name},
 			PublishNotReadyAddresses: true,
 		},
 	}
@@ -125,7 +126,7 @@ func servicePort(name string, port, target int32) corev1.ServicePort {
 // statefulSet wraps a pod spec as Kaito does for every inference workspace.
 func (in *input) statefulSet(spec corev1.PodSpec) *appsv1.StatefulSet {
 	name := in.ws.Metadata.Name
-	sel := map[string]string{LabelWorkspace: name}
+	sel := map[string]string{ownership.LabelWorkspace: name}
 	return &appsv1.StatefulSet{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: appsv1.StatefulSetSpec{
@@ -138,7 +139,7 @@ func (in *input) statefulSet(spec corev1.PodSpec) *appsv1.StatefulSet {
 			Selector:    &metav1.LabelSelector{MatchLabels: sel},
 			ServiceName: name + "-headless",
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{LabelWorkspace: name}},
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{ownership.LabelWorkspace: name}},
 				Spec:       spec,
 			},
 		},
@@ -147,7 +148,7 @@ func (in *input) statefulSet(spec corev1.PodSpec) *appsv1.StatefulSet {
 
 func (in *input) weightsClaim() corev1.PersistentVolumeClaim {
 	return corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: weightsVolume, Labels: map[string]string{LabelWorkspace: in.ws.Metadata.Name}},
+		ObjectMeta: metav1.ObjectMeta{Name: weightsVolume, Labels: map[string]string{ownership.LabelWorkspace: in.ws.Metadata.Name}},
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			StorageClassName: ptr.To(nvmeStorageClass),
@@ -294,8 +295,8 @@ func (in *input) nodeAffinity(provisioned bool) *corev1.Affinity {
 	}
 	if provisioned && in.sku != nil && in.opts.ProvisionedNodeLabels {
 		reqs = append(reqs,
-			corev1.NodeSelectorRequirement{Key: LabelWorkspace, Operator: corev1.NodeSelectorOpIn, Values: []string{in.ws.Metadata.Name}},
-			corev1.NodeSelectorRequirement{Key: LabelWorkspaceNamespace, Operator: corev1.NodeSelectorOpIn, Values: []string{in.ws.Metadata.Namespace}})
+			corev1.NodeSelectorRequirement{Key: ownership.LabelWorkspace, Operator: corev1.NodeSelectorOpIn, Values: []string{in.ws.Metadata.Name}},
+			corev1.NodeSelectorRequirement{Key: ownership.LabelWorkspaceNamespace, Operator: corev1.NodeSelectorOpIn, Values: []string{in.ws.Metadata.Namespace}})
 	}
 	if len(reqs) == 0 {
 		// An empty term is refused by the API server.
@@ -310,7 +311,7 @@ func (in *input) nodeAffinity(provisioned bool) *corev1.Affinity {
 // selector, so one workspace cannot pick another's nodes.
 func reservedSelectorKey(k string) bool {
 	switch k {
-	case LabelWorkspace, LabelWorkspaceNamespace, "kaito.sh/ragengine", "kaito.sh/ragenginenamespace",
+	case ownership.LabelWorkspace, ownership.LabelWorkspaceNamespace, "kaito.sh/ragengine", "kaito.sh/ragenginenamespace",
 		"karpenter.kaito.sh/workspace-name", "karpenter.kaito.sh/workspace-namespace",
 		"karpenter.kaito.sh/inferenceset", "karpenter.kaito.sh/inferenceset-namespace":
 		return true

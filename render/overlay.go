@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -35,9 +36,9 @@ func (in *input) plan() (*entry, error) {
 		Kind:       "Kustomization",
 		Namespace:  ns,
 		Labels: []kLabel{{Pairs: map[string]string{
-			LabelManagedBy:          ManagedBy,
-			LabelWorkspace:          name,
-			LabelWorkspaceNamespace: ns,
+			ownership.LabelManagedBy:          ownership.ManagedBy,
+			ownership.LabelWorkspace:          name,
+			ownership.LabelWorkspaceNamespace: ns,
 		}, IncludeTemplates: true}},
 		SortOptions: applyOrder,
 	}

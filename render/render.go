@@ -32,27 +32,12 @@ import (
 
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/workspaces"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // Version is the renderer's output version. Bump it whenever the objects rendered for an unchanged
 // workspace change, so that caches keyed by the render hash are invalidated.
 const Version = "2"
-
-// Labels and annotations kaito-sync puts on what it renders.
-const (
-	LabelManagedBy          = "app.kubernetes.io/managed-by"
-	ManagedBy               = "kaito-sync"
-	LabelWorkspace          = "kaito.sh/workspace"
-	LabelWorkspaceNamespace = "kaito.sh/workspacenamespace"
-
-	// AnnotationSourcePath and AnnotationSourceCommit say where an object was declared. They are set
-	// on the objects' metadata only, never on pod templates, so a new commit restarts no pod.
-	AnnotationSourcePath   = "kaito-sync/source-path"
-	AnnotationSourceCommit = "kaito-sync/source-commit"
-	// AnnotationConfigHash on a pod template is a hash of the inference config it reads, so a
-	// changed ConfigMap rolls the pods.
-	AnnotationConfigHash = "kaito-sync/config-hash"
-)
 
 // Source is where a workspace was read from, for the source annotations. Empty fields are left out.
 type Source struct{ Path, Commit string }
@@ -373,10 +358,10 @@ var payloadDigest = sync.OnceValue(func() string {
 func sourceAnnotations(src Source) map[string]string {
 	a := map[string]string{}
 	if src.Path != "" {
-		a[AnnotationSourcePath] = src.Path
+		a[ownership.AnnotationSourcePath] = src.Path
 	}
 	if src.Commit != "" {
-		a[AnnotationSourceCommit] = src.Commit
+		a[ownership.AnnotationSourceCommit] = src.Commit
 	}
 	return a
 }
@@ -496,7 +481,7 @@ func (e *entry) result(key string, src Source, overlay bool) (*Result, error) {
 	objs := e.copies()
 	for _, c := range objs {
 		a := c.GetAnnotations()
-		for _, k := range []string{AnnotationSourcePath, AnnotationSourceCommit} {
+		for _, k := range []string{ownership.AnnotationSourcePath, ownership.AnnotationSourceCommit} {
 			if v, ok := ann[k]; ok {
 				if a == nil {
 					a = map[string]string{}

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -16,14 +17,14 @@ func (in *input) templateObjects() []generated {
 	if t.Labels == nil {
 		t.Labels = map[string]string{}
 	}
-	t.Labels[LabelWorkspace] = name
+	t.Labels[ownership.LabelWorkspace] = name
 	t.Spec.Affinity = in.nodeAffinity(true)
 	t.Spec.Tolerations = append(t.Spec.Tolerations, inferenceTolerations()...)
 	ss := &appsv1.StatefulSet{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: appsv1.StatefulSetSpec{
 			Replicas: ptr.To(int32(in.nodes)),
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{LabelWorkspace: name}},
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{ownership.LabelWorkspace: name}},
 			Template: *t,
 		},
 	}

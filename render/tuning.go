@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kaito-sync/kaito-sync/workspaces"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // Paths and names of Kaito's tuning pods.
@@ -96,9 +97,9 @@ func (in *input) tuningObjects() ([]generated, error) {
 	}
 	spec := in.tuningPod(configName, outputDir)
 	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: in.ws.Metadata.Name, Labels: map[string]string{LabelWorkspace: in.ws.Metadata.Name}},
+		ObjectMeta: metav1.ObjectMeta{Name: in.ws.Metadata.Name, Labels: map[string]string{ownership.LabelWorkspace: in.ws.Metadata.Name}},
 		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{
-			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{LabelWorkspace: in.ws.Metadata.Name}},
+			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{ownership.LabelWorkspace: in.ws.Metadata.Name}},
 			Spec:       spec,
 		}},
 	}

@@ -1,18 +1,8 @@
 package status
 
 import (
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-)
-
-// Labels kaito-sync puts on every object it applies and on the pods of its workloads. They are
-// repeated here, not imported from render or apply, so this package depends on neither.
-const (
-	labelManagedBy          = "app.kubernetes.io/managed-by"
-	managedBy               = "kaito-sync"
-	labelWorkspace          = "kaito.sh/workspace"
-	labelWorkspaceNamespace = "kaito.sh/workspacenamespace"
-	// labelSyncRoot is on applied objects only, not on pods (see ReporterOptions.Root).
-	labelSyncRoot = "kaito.sh/sync-root"
 )
 
 // Cluster is what Compute reads of the cluster. A nil Cluster means there is none (hydrate mode).
@@ -47,10 +37,10 @@ func (os Objects) Pods(namespace, workspace string) []*unstructured.Unstructured
 
 func isWorkspacePod(o *unstructured.Unstructured, namespace, workspace string) bool {
 	l := o.GetLabels()
-	if l[labelWorkspace] != workspace {
+	if l[ownership.LabelWorkspace] != workspace {
 		return false
 	}
 	// Pods of older renders may lack the namespace label; the pod's own namespace then decides.
-	ns, ok := l[labelWorkspaceNamespace]
+	ns, ok := l[ownership.LabelWorkspaceNamespace]
 	return !ok || ns == namespace
 }

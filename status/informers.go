@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kaito-sync/kaito-sync/sync/informers"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // watched are the kinds whose health makes a status. Secrets are left out on purpose: reading
@@ -114,7 +115,7 @@ func podWorkspace(obj any) ([]string, error) {
 	}
 	meta, _ := u.Object["metadata"].(map[string]any)
 	labels, _ := meta["labels"].(map[string]any)
-	ws, _ := labels[labelWorkspace].(string)
+	ws, _ := labels[ownership.LabelWorkspace].(string)
 	if ws == "" {
 		return nil, nil
 	}

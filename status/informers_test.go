@@ -3,6 +3,7 @@ package status
 import (
 	"testing"
 
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 	"github.com/matryer/is"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/cache"
@@ -19,13 +20,13 @@ func TestLiveClusterPodsByWorkspace(t *testing.T) {
 	inf := cache.NewSharedIndexInformer(&cache.ListWatch{}, &unstructured.Unstructured{}, 0,
 		cache.Indexers{workspaceIndex: podWorkspace})
 	for _, p := range []*unstructured.Unstructured{
-		pod("a", "w1-0", map[string]any{labelWorkspace: "w1", labelWorkspaceNamespace: "a"}),
-		pod("a", "w1-1", map[string]any{labelWorkspace: "w1"}), // an older render, without the namespace label
-		pod("a", "w2-0", map[string]any{labelWorkspace: "w2", labelWorkspaceNamespace: "a"}),
-		pod("b", "w1-0", map[string]any{labelWorkspace: "w1", labelWorkspaceNamespace: "b"}),
+		pod("a", "w1-0", map[string]any{ownership.LabelWorkspace: "w1", ownership.LabelWorkspaceNamespace: "a"}),
+		pod("a", "w1-1", map[string]any{ownership.LabelWorkspace: "w1"}), // an older render, without the namespace label
+		pod("a", "w2-0", map[string]any{ownership.LabelWorkspace: "w2", ownership.LabelWorkspaceNamespace: "a"}),
+		pod("b", "w1-0", map[string]any{ownership.LabelWorkspace: "w1", ownership.LabelWorkspaceNamespace: "b"}),
 		pod("a", "other", map[string]any{"app": "x"}),
 		pod("a", "nolabels", nil),
-		pod("a", "moved", map[string]any{labelWorkspace: "w1", labelWorkspaceNamespace: "c"}),
+		pod("a", "moved", map[string]any{ownership.LabelWorkspace: "w1", ownership.LabelWorkspaceNamespace: "c"}),
 	} {
 		if err := inf.GetIndexer().Add(p); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	ksync "github.com/kaito-sync/kaito-sync/sync"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // Writer publishes reports; status/branch.Writer is the one kaito-sync uses.
@@ -67,7 +68,7 @@ type Reporter struct {
 // NewReporter builds a Reporter; call Run.
 func NewReporter(opts ReporterOptions) *Reporter {
 	if opts.Selector == "" {
-		opts.Selector = labelManagedBy + "=" + managedBy
+		opts.Selector = ownership.LabelManagedBy + "=" + ownership.ManagedBy
 	}
 	if opts.Debounce <= 0 {
 		opts.Debounce = 300 * time.Millisecond
@@ -90,7 +91,7 @@ func (o ReporterOptions) selector(kind string) string {
 	if o.Root == "" || kind == "Pod" {
 		return o.Selector
 	}
-	return o.Selector + "," + labelSyncRoot + "=" + o.Root
+	return o.Selector + "," + ownership.LabelSyncRoot + "=" + o.Root
 }
 
 // Observe takes the outcome of a sync. A sync that failed before loading anything (a fetch error)

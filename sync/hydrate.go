@@ -20,6 +20,7 @@ import (
 
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/sync/source"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // RenderedDir is the folder of rendered manifests in a hydrate target.
@@ -60,7 +61,7 @@ func namespaceObject(ns string) *unstructured.Unstructured {
 	o.SetAPIVersion("v1")
 	o.SetKind("Namespace")
 	o.SetName(ns)
-	o.SetLabels(map[string]string{apply.LabelManagedBy: apply.ManagedByValue})
+	o.SetLabels(map[string]string{ownership.LabelManagedBy: ownership.ManagedBy})
 	o.SetAnnotations(map[string]string{
 		"kustomize.toolkit.fluxcd.io/prune": "disabled",
 		"argocd.argoproj.io/sync-options":   "Prune=false",
@@ -191,7 +192,7 @@ func readFile(fsys billy.Filesystem, name string) ([]byte, error) {
 func stripVolatile(b []byte) []byte {
 	lines := bytes.Split(b, []byte("\n"))
 	lines = slices.DeleteFunc(lines, func(l []byte) bool {
-		for _, a := range apply.VolatileAnnotations {
+		for _, a := range ownership.VolatileAnnotations {
 			if bytes.HasPrefix(bytes.TrimSpace(l), []byte(a+":")) {
 				return true
 			}

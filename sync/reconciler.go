@@ -20,6 +20,7 @@ import (
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/sync/source"
 	"github.com/kaito-sync/kaito-sync/workspaces"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // Options configure a Reconciler.
@@ -284,7 +285,7 @@ func markRecreate(objs []*unstructured.Unstructured, key string) []*unstructured
 			if ann == nil {
 				ann = map[string]string{}
 			}
-			ann[apply.AnnotationRecreateKey] = key
+			ann[ownership.AnnotationRecreateKey] = key
 			o.SetAnnotations(ann)
 		}
 		out[i] = o

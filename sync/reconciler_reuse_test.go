@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kaito-sync/kaito-sync/presets"
-	"github.com/kaito-sync/kaito-sync/render"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // recordTarget is a folder target that keeps what each Apply was given.
@@ -39,7 +39,7 @@ func withoutCommit(objs []*unstructured.Unstructured) []*unstructured.Unstructur
 	out := make([]*unstructured.Unstructured, len(objs))
 	for i, o := range objs {
 		c := o.DeepCopy()
-		unstructured.RemoveNestedField(c.Object, "metadata", "annotations", render.AnnotationSourceCommit)
+		unstructured.RemoveNestedField(c.Object, "metadata", "annotations", ownership.AnnotationSourceCommit)
 		out[i] = c
 	}
 	return out
@@ -124,7 +124,7 @@ func TestSyncRendersOnlyChangedWorkspaces(t *testing.T) {
 				}
 				is.True(!had || ws.Revision != old.Revision) // changed workspace, new revision
 				for _, o := range ws.Objects {
-					is.Equal(o.GetAnnotations()[render.AnnotationSourceCommit], commit) // rendered now
+					is.Equal(o.GetAnnotations()[ownership.AnnotationSourceCommit], commit) // rendered now
 				}
 			}
 
@@ -160,7 +160,7 @@ func TestRevisionFollowsRecreateKey(t *testing.T) {
 		ws := target.last[0]
 		key := ""
 		for _, o := range ws.Objects {
-			if k := o.GetAnnotations()[apply.AnnotationRecreateKey]; k != "" {
+			if k := o.GetAnnotations()[ownership.AnnotationRecreateKey]; k != "" {
 				key = k
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/kaito-sync/kaito-sync/render"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/workspaces"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // FuzzRender feeds arbitrary files through load, check and the renderer: what the validator lets
@@ -56,7 +57,7 @@ func FuzzRender(f *testing.F) {
 					t.Fatalf("%s renders %s %s into namespace %q", ws.Key(), o.GetKind(), o.GetName(), o.GetNamespace())
 				case o.GetName() == "":
 					t.Fatalf("%s renders a %s without a name", ws.Key(), o.GetKind())
-				case o.GetLabels()[render.LabelManagedBy] != render.ManagedBy || o.GetLabels()[render.LabelWorkspace] != ws.Metadata.Name:
+				case o.GetLabels()[ownership.LabelManagedBy] != ownership.ManagedBy || o.GetLabels()[ownership.LabelWorkspace] != ws.Metadata.Name:
 					t.Fatalf("%s renders %s %s without its ownership labels: %v", ws.Key(), o.GetKind(), o.GetName(), o.GetLabels())
 				}
 			}

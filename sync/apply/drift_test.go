@@ -3,6 +3,7 @@ package apply
 import (
 	"testing"
 
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 	"github.com/matryer/is"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -58,7 +59,7 @@ func TestMayHaveDrifted(t *testing.T) {
 	cm := schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
 	meta := func(rv string, gen int64, mut func(*metav1.PartialObjectMetadata)) *metav1.PartialObjectMetadata {
 		m := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "w", Namespace: "ns", ResourceVersion: rv, Generation: gen,
-			Labels: map[string]string{"a": "1"}, Annotations: map[string]string{AnnotationHash: "h"}}}
+			Labels: map[string]string{"a": "1"}, Annotations: map[string]string{ownership.AnnotationHash: "h"}}}
 		if mut != nil {
 			mut(m)
 		}
@@ -77,7 +78,7 @@ func TestMayHaveDrifted(t *testing.T) {
 		{"kaito-sync's own write", sts, meta("1", 2, nil), meta("2", 3, nil), "2", false},
 		{"an older own write does not hide a later edit", sts, meta("2", 3, nil), meta("3", 4, nil), "2", true},
 		{"label removed", sts, meta("1", 2, nil), meta("2", 2, func(m *metav1.PartialObjectMetadata) { m.Labels = nil }), "", true},
-		{"annotation edited", sts, meta("1", 2, nil), meta("2", 2, func(m *metav1.PartialObjectMetadata) { m.Annotations[AnnotationHash] = "x" }), "", true},
+		{"annotation edited", sts, meta("1", 2, nil), meta("2", 2, func(m *metav1.PartialObjectMetadata) { m.Annotations[ownership.AnnotationHash] = "x" }), "", true},
 		{"being deleted", sts, meta("1", 2, nil), meta("2", 2, func(m *metav1.PartialObjectMetadata) { m.DeletionTimestamp = &now }), "", true},
 		{"kind without generation: any update of someone else's", cm, meta("1", 0, nil), meta("2", 0, nil), "", true},
 		{"kind without generation: own write", cm, meta("1", 0, nil), meta("2", 0, nil), "2", false},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 	"github.com/matryer/is"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -15,8 +16,8 @@ import (
 func hashByDeepCopy(u *unstructured.Unstructured) string {
 	c := u.DeepCopy()
 	ann := c.GetAnnotations()
-	delete(ann, AnnotationHash)
-	for _, a := range VolatileAnnotations {
+	delete(ann, ownership.AnnotationHash)
+	for _, a := range ownership.VolatileAnnotations {
 		delete(ann, a)
 	}
 	if len(ann) == 0 {

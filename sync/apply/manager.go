@@ -24,23 +24,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kaito-sync/kaito-sync/sync/informers"
-)
-
-// Ownership marks. Objects without both the managed-by label and this root's label are never
-// touched by prune or drift repair.
-const (
-	FieldManager            = "kaito-sync"
-	LabelManagedBy          = "app.kubernetes.io/managed-by"
-	ManagedByValue          = "kaito-sync"
-	LabelWorkspace          = "kaito.sh/workspace"
-	LabelWorkspaceNamespace = "kaito.sh/workspacenamespace"
-	// LabelSyncRoot tells apart objects of different kaito-sync instances (repo, branch, path).
-	LabelSyncRoot = "kaito.sh/sync-root"
-	// AnnotationHash is the hash of the desired object last applied; equal hashes mean no write.
-	AnnotationHash = "kaito.sh/applied-hash"
-	// AnnotationRecreateKey fingerprints what cannot change in place (a selector, Kaito's
-	// immutable workspace fields); a different key means delete and create.
-	AnnotationRecreateKey = "kaito.sh/recreate-key"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // Options configure a Manager.
@@ -148,7 +132,7 @@ func New(cfg *rest.Config, opts Options) (*Manager, error) {
 // identity may not list them, they are not watched and a Secret to apply fails, naming the
 // missing right, instead of the watch retrying a refused list forever.
 func (m *Manager) Start(ctx context.Context) error {
-	selector := fmt.Sprintf("%s=%s,%s=%s", LabelManagedBy, ManagedByValue, LabelSyncRoot, m.opts.Root)
+	selector := fmt.Sprintf("%s=%s,%s=%s", ownership.LabelManagedBy, ownership.ManagedBy, ownership.LabelSyncRoot, m.opts.Root)
 	m.watchCtx = ctx
 	m.factory = metadatainformer.NewFilteredSharedInformerFactory(m.meta, 0, "", func(o *metav1.ListOptions) {
 		o.LabelSelector = selector
@@ -226,7 +210,7 @@ func (m *Manager) Inventory() map[string][]ObjectRef {
 				continue
 			}
 			l := u.GetLabels()
-			ws := l[LabelWorkspaceNamespace] + "/" + l[LabelWorkspace]
+			ws := l[ownership.LabelWorkspaceNamespace] + "/" + l[ownership.LabelWorkspace]
 			out[ws] = append(out[ws], ObjectRef{Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()})
 		}
 	}
@@ -263,11 +247,6 @@ func gvkOfKind(kindName string) (schema.GroupVersionKind, bool) {
 	return schema.GroupVersionKind{}, false
 }
 
-// VolatileAnnotations change with every commit but say nothing about the object (the source
-// commit). They are left out of the hash, so a commit that does not touch a workspace writes
-// none of its objects, and the live value keeps naming the commit that last changed it.
-var VolatileAnnotations = []string{"kaito-sync/source-commit"}
-
 // Hash is the content hash of an object as kaito-sync would apply it, without its own hash
 // annotation and the volatile ones.
 //
@@ -283,8 +262,8 @@ func Hash(u *unstructured.Unstructured) string {
 		for k, v := range u.GetAnnotations() {
 			ann[k] = v
 		}
-		delete(ann, AnnotationHash)
-		for _, a := range VolatileAnnotations {
+		delete(ann, ownership.AnnotationHash)
+		for _, a := range ownership.VolatileAnnotations {
 			delete(ann, a)
 		}
 		if len(ann) == 0 {

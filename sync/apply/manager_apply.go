@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kaito-sync/kaito-sync/workspaces"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // Workspace is one workspace's rendered objects, applied as a unit.
@@ -162,18 +163,18 @@ func (m *Manager) prepare(wsKey string, in *unstructured.Unstructured) (*unstruc
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[LabelManagedBy] = ManagedByValue
-	labels[LabelSyncRoot] = m.opts.Root
+	labels[ownership.LabelManagedBy] = ownership.ManagedBy
+	labels[ownership.LabelSyncRoot] = m.opts.Root
 	if wsNS, wsName, ok := strings.Cut(wsKey, "/"); ok {
-		labels[LabelWorkspace] = wsName
-		labels[LabelWorkspaceNamespace] = wsNS
+		labels[ownership.LabelWorkspace] = wsName
+		labels[ownership.LabelWorkspaceNamespace] = wsNS
 	}
 	obj.SetLabels(labels)
 	ann := obj.GetAnnotations()
 	if ann == nil {
 		ann = map[string]string{}
 	}
-	ann[AnnotationHash] = Hash(obj)
+	ann[ownership.AnnotationHash] = Hash(obj)
 	obj.SetAnnotations(ann)
 	return obj, k, nil
 }
@@ -232,7 +233,7 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 		change.Reason = d.Reason
 		return m.recreate(ctx, change, k, obj)
 	}
-	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+	opts := metav1.ApplyOptions{FieldManager: ownership.FieldManager, Force: true}
 	if m.opts.DryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
@@ -308,7 +309,7 @@ func (m *Manager) recreate(ctx context.Context, change Change, k kind, obj *unst
 		return change
 	}
 	m.remember(ref, obj)
-	rv, err := m.serverSideApply(ctx, k, obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	rv, err := m.serverSideApply(ctx, k, obj, metav1.ApplyOptions{FieldManager: ownership.FieldManager, Force: true})
 	if err != nil {
 		m.forget(ref)
 		change.Action, change.Err = Failed, fmt.Errorf("%s recreate failed: create: %w", ref, err)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -32,16 +33,16 @@ func decide(desired, live metav1.Object, root string) decision {
 	switch {
 	case live == nil:
 		return decision{Action: Created}
-	case live.GetLabels()[LabelSyncRoot] != root:
-		owner := live.GetLabels()[LabelManagedBy]
+	case live.GetLabels()[ownership.LabelSyncRoot] != root:
+		owner := live.GetLabels()[ownership.LabelManagedBy]
 		if owner == "" {
 			owner = "nothing"
 		}
 		return decision{Action: Failed, Err: fmt.Errorf("%w (managed by %s, sync root %q); rename the workspace, or delete the object to let kaito-sync create it",
-			ErrNotOwned, owner, live.GetLabels()[LabelSyncRoot])}
-	case live.GetAnnotations()[AnnotationRecreateKey] != desired.GetAnnotations()[AnnotationRecreateKey]:
+			ErrNotOwned, owner, live.GetLabels()[ownership.LabelSyncRoot])}
+	case live.GetAnnotations()[ownership.AnnotationRecreateKey] != desired.GetAnnotations()[ownership.AnnotationRecreateKey]:
 		return decision{Action: Recreated, Reason: "a field that cannot change in place changed"}
-	case live.GetAnnotations()[AnnotationHash] == desired.GetAnnotations()[AnnotationHash] && live.GetDeletionTimestamp() == nil:
+	case live.GetAnnotations()[ownership.AnnotationHash] == desired.GetAnnotations()[ownership.AnnotationHash] && live.GetDeletionTimestamp() == nil:
 		return decision{Action: Unchanged}
 	}
 	return decision{Action: Configured}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 	"github.com/matryer/is"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,8 +16,8 @@ import (
 
 func meta(root, hash, recreate string, deleting bool) *metav1.ObjectMeta {
 	m := &metav1.ObjectMeta{
-		Labels:      map[string]string{LabelManagedBy: ManagedByValue, LabelSyncRoot: root},
-		Annotations: map[string]string{AnnotationHash: hash, AnnotationRecreateKey: recreate},
+		Labels:      map[string]string{ownership.LabelManagedBy: ownership.ManagedBy, ownership.LabelSyncRoot: root},
+		Annotations: map[string]string{ownership.AnnotationHash: hash, ownership.AnnotationRecreateKey: recreate},
 	}
 	if root == "" {
 		m.Labels = nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -32,7 +33,7 @@ func (m *Manager) Delete(ctx context.Context, wsKey string, refs []ObjectRef) Ch
 			cs.Add(c)
 			continue
 		}
-		if l := live.GetLabels(); l[LabelManagedBy] != ManagedByValue || l[LabelSyncRoot] != m.opts.Root {
+		if l := live.GetLabels(); l[ownership.LabelManagedBy] != ownership.ManagedBy || l[ownership.LabelSyncRoot] != m.opts.Root {
 			c.Action, c.Reason = Skipped, "not owned by this kaito-sync"
 			cs.Add(c)
 			continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -80,17 +81,17 @@ func (m *Manager) dryRunOne(ctx context.Context, wsKey string, in *unstructured.
 	}
 	root := m.opts.Root
 	if live != nil {
-		switch liveRoot := live.GetLabels()[LabelSyncRoot]; {
-		case live.GetLabels()[LabelManagedBy] != ManagedByValue:
+		switch liveRoot := live.GetLabels()[ownership.LabelSyncRoot]; {
+		case live.GetLabels()[ownership.LabelManagedBy] != ownership.ManagedBy:
 			// Judged as the cluster's kaito-sync would judge it, whatever root this plan was given.
 		case liveRoot != "" && liveRoot != root:
 			// The sync root is only a label here, and the caller may not know the one the cluster's
 			// kaito-sync uses: compare as that root, so its label and the hash do not show as drift.
 			labels := obj.GetLabels()
-			labels[LabelSyncRoot] = liveRoot
+			labels[ownership.LabelSyncRoot] = liveRoot
 			obj.SetLabels(labels)
 			ann := obj.GetAnnotations()
-			ann[AnnotationHash] = Hash(obj)
+			ann[ownership.AnnotationHash] = Hash(obj)
 			obj.SetAnnotations(ann)
 			d.Reason = fmt.Sprintf("compared as sync root %s, the live object's (not %s)", liveRoot, root)
 			root = liveRoot
@@ -111,7 +112,7 @@ func (m *Manager) dryRunOne(ctx context.Context, wsKey string, in *unstructured.
 		return d
 	}
 	// Unchanged by its hash is still sent: a hand edit that left the annotations alone is drift.
-	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}}
+	opts := metav1.ApplyOptions{FieldManager: ownership.FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}}
 	res, err := m.dyn.Resource(k.gvr).Namespace(obj.GetNamespace()).Apply(ctx, ref.Name, obj, opts)
 	if reason, ok := refusedInPlace(err, live != nil); ok {
 		d.Action, d.Reason = LiveRecreate, "the API server refuses an in-place change: "+reason

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"reflect"
 
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -207,8 +208,8 @@ func (m *Manager) Repair(ctx context.Context, ref ObjectRef) Change {
 	}
 	gvk, _ := gvkOfKind(ref.Kind)
 	k := kinds[gvk]
-	wsKey := want.GetLabels()[LabelWorkspaceNamespace] + "/" + want.GetLabels()[LabelWorkspace]
-	rv, err := m.serverSideApply(ctx, k, want, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	wsKey := want.GetLabels()[ownership.LabelWorkspaceNamespace] + "/" + want.GetLabels()[ownership.LabelWorkspace]
+	rv, err := m.serverSideApply(ctx, k, want, metav1.ApplyOptions{FieldManager: ownership.FieldManager, Force: true})
 	if err != nil {
 		return Change{Object: ref, Workspace: wsKey, Action: Failed, Err: fmt.Errorf("%s repair failed: %w", ref, err)}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -177,8 +178,8 @@ func (m *Manager) ensureNamespaceCreated(ctx context.Context, ns string) (create
 	obj.SetAPIVersion("v1")
 	obj.SetKind("Namespace")
 	obj.SetName(ns)
-	obj.SetLabels(map[string]string{"app.kubernetes.io/created-by": ManagedByValue})
-	_, err = nsClient.Create(ctx, obj, metav1.CreateOptions{FieldManager: FieldManager})
+	obj.SetLabels(map[string]string{"app.kubernetes.io/created-by": ownership.ManagedBy})
+	_, err = nsClient.Create(ctx, obj, metav1.CreateOptions{FieldManager: ownership.FieldManager})
 	switch {
 	case err == nil:
 		m.namespaces.Store(ns, true)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 	"github.com/matryer/is"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -116,7 +117,7 @@ func TestApplyAllListsExistingNamespace(t *testing.T) {
 	is.Equal(log.count("GET", cmPath(ns)), 1)     // ...one list
 	live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "ws-2", metav1.GetOptions{})
 	is.NoErr(err)
-	is.Equal(live.Labels[LabelSyncRoot], "") // untouched
+	is.Equal(live.Labels[ownership.LabelSyncRoot], "") // untouched
 }
 
 // Below listMin new objects, a GET each is cheaper than a list of the namespace.

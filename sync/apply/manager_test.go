@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kaito-sync/kaito-sync/test/e2e/testenv"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 var env *testenv.Env
@@ -75,11 +76,11 @@ func waitCached(t *testing.T, m *Manager, u *unstructured.Unstructured) {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		live, ok := m.live(u.GroupVersionKind(), u.GetNamespace(), u.GetName())
-		if ok && live.GetAnnotations()[AnnotationHash] != "" {
+		if ok && live.GetAnnotations()[ownership.AnnotationHash] != "" {
 			m.mu.Lock()
 			want := m.desired[ObjectRef{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}]
 			m.mu.Unlock()
-			if want != nil && want.GetAnnotations()[AnnotationHash] == live.GetAnnotations()[AnnotationHash] {
+			if want != nil && want.GetAnnotations()[ownership.AnnotationHash] == live.GetAnnotations()[ownership.AnnotationHash] {
 				return
 			}
 		}
@@ -138,9 +139,9 @@ func TestApplyCreatesThenSkipsUnchangedThenConfigures(t *testing.T) {
 	}
 	live, err := env.Client.CoreV1().ConfigMaps(ns).Get(ctx, "ws-config", metav1.GetOptions{})
 	is.NoErr(err)
-	is.Equal(live.Labels[LabelManagedBy], ManagedByValue)
-	is.Equal(live.Labels[LabelWorkspace], "ws")
-	is.Equal(live.Labels[LabelWorkspaceNamespace], ns)
+	is.Equal(live.Labels[ownership.LabelManagedBy], ownership.ManagedBy)
+	is.Equal(live.Labels[ownership.LabelWorkspace], "ws")
+	is.Equal(live.Labels[ownership.LabelWorkspaceNamespace], ns)
 	rv := live.ResourceVersion
 
 	cs = m.Apply(ctx, ws)
@@ -224,7 +225,7 @@ func TestApplyRecreates(t *testing.T) {
 
 	// A different recreate key (Kaito's immutable fields) recreates without asking the server.
 	d3 := deployment(t, ns, "ws", "v2")
-	d3.SetAnnotations(map[string]string{AnnotationRecreateKey: "instanceType=Standard_NC48ads_A100_v4"})
+	d3.SetAnnotations(map[string]string{ownership.AnnotationRecreateKey: "instanceType=Standard_NC48ads_A100_v4"})
 	cs = m.Apply(ctx, Workspace{Key: ns + "/ws", Objects: []*unstructured.Unstructured{d3}})
 	is.Equal(actions(cs), "Deployment/ws=recreated")
 	again, err := env.Client.AppsV1().Deployments(ns).Get(ctx, "ws", metav1.GetOptions{})

@@ -1,5 +1,7 @@
 package apply
 
+import "github.com/kaito-sync/kaito-sync/workspaces/ownership"
+
 // appliedWorkspace is what ApplyAll applied cleanly for one workspace: its Revision and, per
 // object, the hash the live object was left with.
 type appliedWorkspace struct {
@@ -31,7 +33,7 @@ func (m *Manager) unchanged(ws Workspace) bool {
 			return false
 		}
 		live, ok := m.live(gvk, ref.Namespace, ref.Name)
-		if !ok || live.DeletionTimestamp != nil || live.Annotations[AnnotationHash] != last.hashes[i] {
+		if !ok || live.DeletionTimestamp != nil || live.Annotations[ownership.AnnotationHash] != last.hashes[i] {
 			return false
 		}
 	}
@@ -66,7 +68,7 @@ func (m *Manager) recordApplied(ws Workspace, cs ChangeSet) {
 			return
 		}
 		last.refs = append(last.refs, c.Object)
-		last.hashes = append(last.hashes, want.GetAnnotations()[AnnotationHash])
+		last.hashes = append(last.hashes, want.GetAnnotations()[ownership.AnnotationHash])
 	}
 	if len(last.refs) != len(ws.Objects) {
 		delete(m.applied, ws.Key)

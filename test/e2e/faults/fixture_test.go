@@ -21,6 +21,7 @@ import (
 	"github.com/kaito-sync/kaito-sync/sync/source"
 	"github.com/kaito-sync/kaito-sync/test/e2e/fixtures"
 	"github.com/kaito-sync/kaito-sync/test/e2e/gitserver"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // fixture is one test's namespace, Git repository ("fleet", workspaces under workspaces/) and a
@@ -129,7 +130,7 @@ func (f *fixture) syncOK() *ksync.Result {
 func (f *fixture) objects() map[string]types.UID {
 	f.t.Helper()
 	ctx := context.Background()
-	sel := metav1.ListOptions{LabelSelector: apply.LabelManagedBy + "=" + apply.ManagedByValue}
+	sel := metav1.ListOptions{LabelSelector: ownership.LabelManagedBy + "=" + ownership.ManagedBy}
 	out := map[string]types.UID{}
 	sts, err := env.Client.AppsV1().StatefulSets(f.ns).List(ctx, sel)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/kaito-sync/kaito-sync/render"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/workspaces"
+	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
 
 // examplesRoot is the one sync root of both example tests: the examples use fixed namespaces and
@@ -95,8 +96,8 @@ func TestExamplesRunOnGPUNodes(t *testing.T) {
 		labels := maps.Clone(ws.Resource.LabelSelector.MatchLabels)
 		if sku, ok := cat.SKU(instanceType); ok {
 			gpus = sku.GPUCount
-			labels[render.LabelWorkspace] = ws.Metadata.Name
-			labels[render.LabelWorkspaceNamespace] = ws.Metadata.Namespace
+			labels[ownership.LabelWorkspace] = ws.Metadata.Name
+			labels[ownership.LabelWorkspaceNamespace] = ws.Metadata.Namespace
 		}
 		for i := range render.NodeCount(cat, ws, nil) { // what the AKS provisioner makes: Kaito's node count (no example's config changes it)
 			name := fmt.Sprintf("ex-%s-%d", ws.Metadata.Name, i)
