@@ -79,8 +79,7 @@ var catalogLabels = map[string]string{
 	"disallowLoRA": "No LoRA on vLLM", "transformers": "Transformers", "tuning": "Tuning",
 	"requiresCUDAToolkit": "Needs the CUDA toolkit", "requiresDeepGEMM": "Needs DeepGEMM", "kvCacheOffloadOff": "No KV cache CPU offload",
 	"accelerate": "accelerate launch", "run": "Arguments", "weightsImage": "Weights image", "env": "Environment",
-	"gpuMemoryGiBPerMethod": "GPU memory per method (GiB)",
-	"gpuCount": "GPUs", "gpuMemoryGiB": "GPU memory (GiB, all GPUs)", "gpuModel": "GPU", "computeCapability": "Compute capability",
+	"gpuMemoryGiBPerMethod": "GPU memory per method (GiB)", "gpuCount": "GPUs", "gpuMemoryGiB": "GPU memory (GiB, all GPUs)", "gpuModel": "GPU", "computeCapability": "Compute capability",
 	"nvme": "Local NVMe", "legacy": "Legacy (not in Kaito's table)",
 }
 
