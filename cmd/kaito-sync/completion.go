@@ -9,3 +9,15 @@ func completeValues(cmd *cobra.Command, flag string, values ...string) {
 		panic(err) // a flag name that does not exist: a programming error every test run finds
 	}
 }
+
+// syncTargets and provisioners are the values of sync's --target and --provisioner.
+var (
+	syncTargets  = []string{"cluster", "git", "dir"}
+	provisioners = []string{"none", "byo", "aks"}
+)
+
+// completeSyncFlags completes the sync command's flags that take one of a few values.
+func completeSyncFlags(cmd *cobra.Command) {
+	completeValues(cmd, "target", syncTargets...)
+	completeValues(cmd, "provisioner", provisioners...)
+}

@@ -58,6 +58,7 @@ Exit status: 0 when everything rendered, 1 when the files are invalid, 2 on usag
 		},
 	}
 	cmd.Flags().StringVarP(&f.output, "output", "o", "yaml", "output format: yaml or json")
+	completeValues(cmd, "output", "yaml", "json")
 	cmd.Flags().StringVar(&f.out, "out", "", "write the Kustomize overlays to this folder instead of printing objects")
 	cmd.Flags().StringVar(&f.commit, "commit", "", "Git commit to record in the kaito-sync/source-commit annotation")
 	cmd.Flags().BoolVar(&f.allowSecrets, "allow-secrets", false, "accept plain-text Secrets in the files")

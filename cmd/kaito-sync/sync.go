@@ -102,6 +102,7 @@ With --once it syncs and exits: 0 when everything synced, 1 when anything failed
 	f.status = addStatusFlags(fl)
 	f.daemon = addDaemonFlags(fl)
 	f.verify = addVerifyFlags(fl)
+	completeSyncFlags(cmd)
 	return cmd
 }
 

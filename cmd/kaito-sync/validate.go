@@ -50,6 +50,7 @@ Exit status: 0 when everything is valid, 1 when anything is invalid, 2 on usage 
 		},
 	}
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	completeValues(cmd, "output", "text", "json")
 	cmd.Flags().BoolVar(&f.allowSecrets, "allow-secrets", false, "accept plain-text Secrets in the files")
 	cmd.Flags().StringVar(&f.namespace, "default-namespace", "default", "namespace of objects that name none")
 	return cmd
