@@ -157,6 +157,7 @@ func TestStatusCommand(t *testing.T) {
 			isUsage(is, err)
 		}},
 		{"-A with -n", []string{"-A", "-n", "team-a"}, "", func(is *is.I, _, _ string, err error) { isUsage(is, err) }},
+		{"a watch with no interval", []string{"-w", "--interval", "0s"}, "", func(is *is.I, _, _ string, err error) { isUsage(is, err) }},
 		{"unknown output", []string{"-o", "xml"}, "", func(is *is.I, _, _ string, err error) { isUsage(is, err) }},
 		{"a branch with no statuses", []string{"--status-branch", "nothing-here"}, "", func(is *is.I, _, _ string, err error) {
 			is.True(err != nil)
