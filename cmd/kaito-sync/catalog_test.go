@@ -166,9 +166,9 @@ func TestCatalogBadUsage(t *testing.T) {
 			is.Equal(run(args, io.Discard, io.Discard), exitUsage)
 		})
 	}
-	t.Run("extra argument", func(t *testing.T) {
+	t.Run("two names", func(t *testing.T) {
 		is := is.New(t)
-		_, _, err := runCatalogCmd(t, "presets", "phi-4")
+		_, _, err := runCatalogCmd(t, "presets", "phi-4", "phi-3")
 		is.True(err != nil)
 	})
 }

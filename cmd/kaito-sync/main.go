@@ -38,8 +38,14 @@ func usageErrorf(format string, args ...any) error {
 
 // run executes the CLI and returns its exit code; tests call it with buffers.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWithInput(args, os.Stdin, stdout, stderr)
+}
+
+// runWithInput is run reading stdin from in ("validate -", "render -").
+func runWithInput(args []string, in io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd()
 	root.SetArgs(args)
+	root.SetIn(in)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.Execute()

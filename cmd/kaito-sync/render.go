@@ -29,10 +29,10 @@ type renderFlags struct {
 func newRenderCmd() *cobra.Command {
 	var f renderFlags
 	cmd := &cobra.Command{
-		Use:   "render PATH...",
+		Use:   "render PATH... | -",
 		Short: "Print the Kubernetes objects kaito-sync applies for workspace files, or write their Kustomize overlays",
 		Long: `Render reads Kaito Workspace files (and the ConfigMaps, PersistentVolumeClaims and Secrets they
-reference) from files or folders, validates them, and prints the objects kaito-sync would apply for
+reference) from files or folders, or from stdin for "-", validates them, and prints the objects kaito-sync would apply for
 them, the workloads Kaito would create, as multi-document YAML (-o yaml) or a JSON List (-o json).
 
 With --out DIR it writes the Kustomize overlays instead: DIR/<namespace>/<name>/ per workspace and the
@@ -54,10 +54,11 @@ Exit status: 0 when everything rendered, 1 when the files are invalid, 2 on usag
 			if f.out != "" && cmd.Flags().Changed("output") {
 				return usageErrorf("--out writes Kustomize files: it does not take -o")
 			}
-			return runRender(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
+			return runRender(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
 		},
 	}
 	cmd.Flags().StringVarP(&f.output, "output", "o", "yaml", "output format: yaml or json")
+	completeValues(cmd, "output", "yaml", "json")
 	cmd.Flags().StringVar(&f.out, "out", "", "write the Kustomize overlays to this folder instead of printing objects")
 	cmd.Flags().StringVar(&f.commit, "commit", "", "Git commit to record in the kaito-sync/source-commit annotation")
 	cmd.Flags().BoolVar(&f.allowSecrets, "allow-secrets", false, "accept plain-text Secrets in the files")
@@ -65,8 +66,8 @@ Exit status: 0 when everything rendered, 1 when the files are invalid, 2 on usag
 	return cmd
 }
 
-func runRender(stdout, stderr io.Writer, args []string, f renderFlags) error {
-	set, err := loadArgs(args, workspaces.Options{AllowSecrets: f.allowSecrets, DefaultNamespace: f.namespace})
+func runRender(stdin io.Reader, stdout, stderr io.Writer, args []string, f renderFlags) error {
+	set, err := loadArgs(args, stdin, workspaces.Options{AllowSecrets: f.allowSecrets, DefaultNamespace: f.namespace})
 	if err != nil {
 		return err
 	}

@@ -115,6 +115,7 @@ With --once it syncs and exits:
 	f.status = addStatusFlags(fl)
 	f.daemon = addDaemonFlags(fl)
 	f.verify = addVerifyFlags(fl)
+	completeSyncFlags(cmd)
 	return cmd
 }
 

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,10 +27,11 @@ type validateFlags struct {
 func newValidateCmd() *cobra.Command {
 	var f validateFlags
 	cmd := &cobra.Command{
-		Use:   "validate PATH...",
+		Use:   "validate PATH... | -",
 		Short: "Check workspace files as Kaito's admission webhook would",
 		Long: `Validate reads Kaito Workspace files (and the ConfigMaps and PersistentVolumeClaims they reference)
-from files or folders (*.yaml and *.yml, recursively) and prints one line per problem:
+from files or folders (*.yaml and *.yml, recursively), or from stdin for "-", and prints one line
+per problem (stdin's are <stdin>:line:col):
 
   path:line:col: namespace/name: field: message
 
@@ -41,20 +46,39 @@ Exit status: 0 when everything is valid, 1 when anything is invalid, 2 on usage 
 			if f.output != "text" && f.output != "json" {
 				return usageErrorf("unknown output format %q: use text or json", f.output)
 			}
-			return runValidate(cmd.OutOrStdout(), args, f)
+			return runValidate(cmd.OutOrStdout(), cmd.InOrStdin(), args, f)
 		},
 	}
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	completeValues(cmd, "output", "text", "json")
 	cmd.Flags().BoolVar(&f.allowSecrets, "allow-secrets", false, "accept plain-text Secrets in the files")
 	cmd.Flags().StringVar(&f.namespace, "default-namespace", "default", "namespace of objects that name none")
 	return cmd
 }
 
+// stdinName stands for the standard input, given as "-", in problems and source paths.
+const stdinName = "<stdin>"
+
 // loadArgs reads and checks command-line paths as one set, so a name declared in two of them is caught. Paths
-// are read through one filesystem rooted at "/" and shown back as the user would type them.
-func loadArgs(args []string, opts workspaces.Options) (*workspaces.Set, error) {
+// are read through one filesystem rooted at "/" and shown back as the user would type them; "-" is
+// stdin, shown as <stdin>.
+func loadArgs(args []string, stdin io.Reader, opts workspaces.Options) (*workspaces.Set, error) {
+	fsys := fs.FS(os.DirFS("/"))
 	roots := make([]string, len(args))
+	shown := slices.Clone(args)
 	for i, a := range args {
+		if a == "-" {
+			if _, twice := fsys.(stdinFS); twice {
+				return nil, usageErrorf("- (stdin) given twice")
+			}
+			data, err := readStdin(stdin, opts)
+			if err != nil {
+				return nil, err
+			}
+			fsys = stdinFS{FS: fsys, data: data}
+			roots[i], shown[i] = stdinName, stdinName
+			continue
+		}
 		abs, err := filepath.Abs(a)
 		if err != nil {
 			return nil, err
@@ -67,13 +91,17 @@ func loadArgs(args []string, opts workspaces.Options) (*workspaces.Set, error) {
 			roots[i] = "."
 		}
 	}
-	set, err := workspaces.LoadPaths(os.DirFS("/"), roots, opts)
+	args = shown
+	set, err := workspaces.LoadPaths(fsys, roots, opts)
 	if err != nil {
 		return nil, err
 	}
 	workspaces.Check(set, presets.Default(), workspaces.CheckOptions{})
 	// Show each path under the argument it was found through, as the user typed it.
 	show := func(p string) string {
+		if p == stdinName {
+			return p
+		}
 		for i, r := range roots {
 			if p == r {
 				return args[i]
@@ -99,6 +127,49 @@ func loadArgs(args []string, opts workspaces.Options) (*workspaces.Set, error) {
 	return set, nil
 }
 
+// readStdin reads the standard input, at most one byte more than a file may hold, so that the
+// loader refuses it as it refuses a file too large.
+func readStdin(stdin io.Reader, opts workspaces.Options) ([]byte, error) {
+	if stdin == nil {
+		stdin = os.Stdin
+	}
+	limit := opts.MaxFileSize
+	if limit <= 0 {
+		limit = workspaces.DefaultOptions().MaxFileSize
+	}
+	data, err := io.ReadAll(io.LimitReader(stdin, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", stdinName, err)
+	}
+	return data, nil
+}
+
+// stdinFS is a filesystem with the standard input, read, as one more file named <stdin>.
+type stdinFS struct {
+	fs.FS
+	data []byte
+}
+
+func (s stdinFS) Open(name string) (fs.File, error) {
+	if name == stdinName {
+		return stdinFile{bytes.NewReader(s.data)}, nil
+	}
+	return s.FS.Open(name)
+}
+
+// stdinFile is the read standard input as an fs.File, and its own fs.FileInfo. Its size is 0, as a
+// pipe's: the input may have been cut at the limit, so the size read is not the size sent.
+type stdinFile struct{ *bytes.Reader }
+
+func (f stdinFile) Stat() (fs.FileInfo, error) { return f, nil }
+func (f stdinFile) Close() error               { return nil }
+func (f stdinFile) Name() string               { return stdinName }
+func (f stdinFile) Size() int64                { return 0 }
+func (f stdinFile) Mode() fs.FileMode          { return 0o444 }
+func (f stdinFile) ModTime() time.Time         { return time.Time{} }
+func (f stdinFile) IsDir() bool                { return false }
+func (f stdinFile) Sys() any                   { return nil }
+
 type validateReport struct {
 	Workspaces []workspaceVerdict  `json:"workspaces"`
 	Problems   workspaces.Problems `json:"problems"`
@@ -121,8 +192,8 @@ type validateSummary struct {
 	Warnings int `json:"warnings"`
 }
 
-func runValidate(out io.Writer, args []string, f validateFlags) error {
-	set, err := loadArgs(args, workspaces.Options{AllowSecrets: f.allowSecrets, DefaultNamespace: f.namespace})
+func runValidate(out io.Writer, stdin io.Reader, args []string, f validateFlags) error {
+	set, err := loadArgs(args, stdin, workspaces.Options{AllowSecrets: f.allowSecrets, DefaultNamespace: f.namespace})
 	if err != nil {
 		return err
 	}

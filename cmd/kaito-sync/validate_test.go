@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/matryer/is"
+	"sigs.k8s.io/yaml"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -93,4 +95,32 @@ func TestVersion(t *testing.T) {
 	is.Equal(code, exitOK)
 	is.True(strings.HasPrefix(out, "kaito-sync dev"))
 	is.True(strings.HasSuffix(out, "follows Kaito v0.12.0\n")) // the Kaito release the workloads are those of
+}
+
+func TestVersionOutput(t *testing.T) {
+	want := versionInfo{Version: "dev", Commit: buildCommit(), GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH, Kaito: "v0.12.0"}
+	tests := []struct {
+		output string
+		decode func([]byte, any) error
+	}{
+		{"json", json.Unmarshal},
+		{"yaml", func(b []byte, v any) error { return yaml.UnmarshalStrict(b, v) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.output, func(t *testing.T) {
+			is := is.New(t)
+			code, out, _ := runCLI("version", "-o", tt.output)
+			is.Equal(code, exitOK)
+			var got versionInfo
+			is.NoErr(tt.decode([]byte(out), &got))
+			is.Equal(got, want)
+		})
+	}
+	t.Run("unknown", func(t *testing.T) {
+		is := is.New(t)
+		code, out, errOut := runCLI("version", "-o", "xml")
+		is.Equal(code, exitUsage)
+		is.Equal(out, "")
+		is.True(strings.Contains(errOut, "use json or yaml"))
+	})
 }
