@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/sync/trigger"
@@ -65,4 +66,42 @@ func RepairDrift(ctx context.Context, m *apply.Manager, log *slog.Logger) {
 			log.Info("drift repaired", "object", ref.String(), "workspace", c.Workspace)
 		}
 	}
+}
+
+// Stages are the two contexts of a graceful shutdown, for the work done while leading.
+type Stages struct {
+	// Hard ends the sync in progress: at once when leadership is lost, after the grace period
+	// once stop has ended. Status writes run under it, so the last one goes out whole.
+	Hard context.Context
+	// Soft ends as soon as stop does: work that must not start anything new (drift repair).
+	Soft context.Context
+	// Cancel ends both; call it when the work is done.
+	Cancel context.CancelFunc
+}
+
+// NewStages derives the shutdown stages from leading (ends when leadership is lost) and stop (ends
+// on SIGTERM). onStop runs when stop ends (a readiness probe turning false); the grace period's
+// end is logged.
+func NewStages(leading, stop context.Context, grace time.Duration, onStop func(), log *slog.Logger) Stages {
+	hard, cancelHard := context.WithCancel(leading)
+	go func() {
+		select {
+		case <-stop.Done():
+			if onStop != nil {
+				onStop()
+			}
+			t := time.NewTimer(grace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				log.Warn("shutdown grace period over: abandoning the sync in progress")
+				cancelHard()
+			case <-hard.Done():
+			}
+		case <-hard.Done():
+		}
+	}()
+	soft, cancelSoft := context.WithCancel(hard)
+	context.AfterFunc(stop, cancelSoft)
+	return Stages{Hard: hard, Soft: soft, Cancel: func() { cancelSoft(); cancelHard() }}
 }

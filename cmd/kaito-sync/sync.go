@@ -372,31 +372,12 @@ func (s syncRun) daemon(ctx context.Context, src source.Source, manager *apply.M
 	}
 	triggers := trigger.Merge(ctx, ins...)
 	lead := func(leading context.Context) {
-		// hard ends the sync in progress: at once when leadership is lost, after the grace period
-		// on shutdown; ctx ending only stops new syncs.
-		hard, cancelHard := context.WithCancel(leading)
-		defer cancelHard()
-		go func() {
-			select {
-			case <-ctx.Done():
-				probe.stopping.Store(true)
-				t := time.NewTimer(f.daemon.shutdownGrace)
-				defer t.Stop()
-				select {
-				case <-t.C:
-					log.Warn("shutdown grace period over: abandoning the sync in progress")
-					cancelHard()
-				case <-hard.Done():
-				}
-			case <-hard.Done():
-			}
-		}()
-		soft, cancelSoft := context.WithCancel(hard)
-		defer cancelSoft()
-		context.AfterFunc(ctx, cancelSoft)
+		st := ksync.NewStages(leading, ctx, f.daemon.shutdownGrace, func() { probe.stopping.Store(true) }, log)
+		defer st.Cancel()
+		hard := st.Hard
 		reporterDone := startReporter(hard, s.rep, log)
 		if manager != nil {
-			go ksync.RepairDrift(soft, manager, log)
+			go ksync.RepairDrift(st.Soft, manager, log)
 		}
 		s.r.RunUntil(hard, ctx.Done(), triggers, func(res *ksync.Result, err error) {
 			logResult(log, res, err)
@@ -410,7 +391,7 @@ func (s syncRun) daemon(ctx context.Context, src source.Source, manager *apply.M
 				log.Error("status branch: final write failed", "err", err)
 			}
 		}
-		cancelHard()
+		st.Cancel()
 		<-reporterDone
 	}
 	return runLeading(ctx, f.daemon, statusCfg, s.metrics, probe, log, lead)
