@@ -185,7 +185,7 @@ func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired
 		plan[key] = refs
 	}
 	slices.Sort(gone)
-	blocked := r.pruneGuard(set, anonymous, gone, len(inv))
+	blocked := pruneRefusal(set, anonymous, gone, len(inv), r.opts.AllowMassPrune)
 	if blocked != "" { // Result.PruneBlocked says it: the caller logs the whole outcome once
 		plan = map[string][]apply.ObjectRef{}
 	}
@@ -228,8 +228,17 @@ func declaredKeys(set *workspaces.Set) (declared map[string]bool, anonymous bool
 	return declared, anonymous
 }
 
-// pruneGuard says why removing the gone workspaces out of total must not happen, or "".
-func (r *Reconciler) pruneGuard(set *workspaces.Set, anonymous bool, gone []string, total int) string {
+// PruneRefusal is the rule a sync prunes by: it says why removing the workspaces gone (sorted keys
+// the target holds and set no longer declares) out of the total the target holds must not happen,
+// or "" when it may. A set that did not load completely, a document tied to no workspace, and —
+// unless allowMassPrune (--allow-mass-prune) — removing more than half of the workspaces, or all of
+// them, refuse it. plan calls it to say what the sync would refuse.
+func PruneRefusal(set *workspaces.Set, gone []string, total int, allowMassPrune bool) string {
+	_, anonymous := declaredKeys(set)
+	return pruneRefusal(set, anonymous, gone, total, allowMassPrune)
+}
+
+func pruneRefusal(set *workspaces.Set, anonymous bool, gone []string, total int, allowMassPrune bool) string {
 	switch {
 	case len(gone) == 0:
 		return ""
@@ -237,7 +246,7 @@ func (r *Reconciler) pruneGuard(set *workspaces.Set, anonymous bool, gone []stri
 		return fmt.Sprintf("files did not load completely (%s)", strings.Join(set.Broken, ", "))
 	case anonymous:
 		return "a document could not be tied to a workspace"
-	case !r.opts.AllowMassPrune && (len(gone) == total || 2*len(gone) > total):
+	case !allowMassPrune && (len(gone) == total || 2*len(gone) > total):
 		return fmt.Sprintf("it would remove %d of %d workspaces (%s); pass --allow-mass-prune if that is meant",
 			len(gone), total, strings.Join(gone, ", "))
 	}
