@@ -91,6 +91,10 @@ type Result struct {
 	Rendered int
 	// PruneBlocked says why nothing was pruned, when something would have been.
 	PruneBlocked string
+	// PruneKept are the workspaces (keys, sorted) the target holds that Git no longer declares, or
+	// whose file did not load, left running because the prune was refused: the status keeps
+	// showing them.
+	PruneKept []string
 	// Nodes is the provisioner's state per workspace key, when a provisioner is configured.
 	Nodes map[string]provision.NodeState
 }
@@ -148,11 +152,11 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 		}
 	}
 
-	prunes, blocked, err := r.prunePlan(ctx, set, desired, applied)
+	prunes, blocked, kept, err := r.prunePlan(ctx, set, desired, applied)
 	if err != nil {
 		return res, err
 	}
-	res.PruneBlocked = blocked
+	res.PruneBlocked, res.PruneKept = blocked, kept
 	for _, key := range slices.Sorted(maps.Keys(prunes)) {
 		res.Changes.Append(r.target.Delete(ctx, key, prunes[key]))
 	}
@@ -168,14 +172,15 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 // prunePlan decides what to delete. Only workspaces Git positively no longer declares lose their
 // objects, and only when the snapshot loaded completely; a workspace that is still declared loses
 // only objects its new rendering no longer has, and only after that rendering applied cleanly.
-func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired []apply.Workspace, applied map[string]bool) (map[string][]apply.ObjectRef, string, error) {
+// When the guard refuses, kept are the workspaces it keeps.
+func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired []apply.Workspace, applied map[string]bool) (plan map[string][]apply.ObjectRef, blocked string, kept []string, err error) {
 	inv, err := r.target.Inventory(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("inventory: %w", err)
+		return nil, "", nil, fmt.Errorf("inventory: %w", err)
 	}
 	declared, anonymous := declaredKeys(set)
 
-	plan := map[string][]apply.ObjectRef{}
+	plan = map[string][]apply.ObjectRef{}
 	var gone []string
 	for key, refs := range inv {
 		if declared[key] {
@@ -185,9 +190,9 @@ func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired
 		plan[key] = refs
 	}
 	slices.Sort(gone)
-	blocked := pruneRefusal(set, anonymous, gone, len(inv), r.opts.AllowMassPrune)
+	blocked = pruneRefusal(set, anonymous, gone, len(inv), r.opts.AllowMassPrune)
 	if blocked != "" { // Result.PruneBlocked says it: the caller logs the whole outcome once
-		plan = map[string][]apply.ObjectRef{}
+		plan, kept = map[string][]apply.ObjectRef{}, gone
 	}
 
 	// Objects a still-declared workspace no longer renders (a headless Service after count 2 → 1).
@@ -205,7 +210,7 @@ func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired
 			}
 		}
 	}
-	return plan, blocked, nil
+	return plan, blocked, kept, nil
 }
 
 // declaredKeys are the workspaces Git still declares, valid or not, including those named only by

@@ -236,6 +236,9 @@ func printStatusTable(out io.Writer, rep *status.Report, now time.Time) error {
 	for _, p := range rep.Problems {
 		fmt.Fprintln(out, p.String())
 	}
+	if rep.PruneBlocked != "" {
+		fmt.Fprintf(out, "prune refused: %s\n", rep.PruneBlocked)
+	}
 	fmt.Fprintf(out, "source commit %s, updated %s ago\n", source.ShortCommit(rep.SourceCommit), status.Age(rep.UpdatedAt, now))
 	return nil
 }
