@@ -76,8 +76,10 @@ type Result struct {
 	Commit string
 	// CommitTime is when Commit was made (zero for a folder that is not a Git checkout).
 	CommitTime time.Time
-	Started    time.Time
-	Duration   time.Duration
+	// Dirty: what was synced is a local working tree with uncommitted changes on top of Commit.
+	Dirty    bool
+	Started  time.Time
+	Duration time.Duration
 	// FetchDuration is the time the source took to fetch; FetchErr is set when the fetch failed.
 	FetchDuration time.Duration
 	FetchErr      error
@@ -115,7 +117,7 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 		res.FetchErr = err
 		return res, fmt.Errorf("fetch: %w", err)
 	}
-	res.Commit, res.CommitTime = snap.Commit, snap.Time
+	res.Commit, res.CommitTime, res.Dirty = snap.Commit, snap.Time, snap.Dirty
 	if err := r.target.Begin(ctx, snap); err != nil {
 		return res, fmt.Errorf("target: %w", err)
 	}

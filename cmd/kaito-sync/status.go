@@ -156,12 +156,7 @@ func runStatus(ctx context.Context, out io.Writer, f statusCmdFlags, name string
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	auth, err := f.auth.Auth(f.repo)
-	if err != nil {
-		return err
-	}
-	w := &branch.Writer{URL: f.repo, Branch: f.branch, Auth: auth}
-	rep, err := w.Read(ctx)
+	rep, err := readStatus(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -193,6 +188,31 @@ func runStatus(ctx context.Context, out io.Writer, f statusCmdFlags, name string
 		return err
 	}
 	return printStatusTable(out, rep, time.Now())
+}
+
+// readStatus reads the status branch of --repo: a URL's is fetched; a local repository's (a work
+// tree, a folder inside one, a bare repository) is read in place, its own branch or origin's.
+func readStatus(ctx context.Context, f statusCmdFlags) (*status.Report, error) {
+	src, err := resolveRepo(f.repo)
+	if err != nil {
+		return nil, err
+	}
+	if src.Kind == source.RepoURL {
+		auth, err := f.auth.Auth(f.repo)
+		if err != nil {
+			return nil, err
+		}
+		return (&branch.Writer{URL: f.repo, Branch: f.branch, Auth: auth}).Read(ctx)
+	}
+	repo, err := src.Open(ctx, nil)
+	if err != nil {
+		return nil, usageErrorf("--repo %v: statuses are read from a repository's --status-branch", err)
+	}
+	c, err := source.BranchCommit(repo, f.branch)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w: is kaito-sync sync publishing statuses there (--status-branch)?", src.Kind, f.repo, err)
+	}
+	return branch.ReadCommit(c)
 }
 
 // findWorkspace matches namespace/name, or a name alone when only one namespace has it.
