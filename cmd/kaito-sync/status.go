@@ -51,13 +51,13 @@ func (f *statusFlags) reporter(srcRepo, srcBranch string, auth source.AuthOption
 	}
 	repo := f.repo
 	if repo == "" {
-		if !isGitURL(srcRepo) {
+		if !source.IsURL(srcRepo) {
 			log.Info("no status branch: --repo is a local folder; pass --status-repo URL to publish statuses")
 			return nil, nil
 		}
 		repo = srcRepo
 	}
-	if !isGitURL(repo) {
+	if !source.IsURL(repo) {
 		return nil, usageErrorf("--status-repo %s: not a Git URL", repo)
 	}
 	if repo == srcRepo && f.branch == srcBranch {
@@ -78,7 +78,6 @@ func (f *statusFlags) reporter(srcRepo, srcBranch string, auth source.AuthOption
 	return status.NewReporter(status.ReporterOptions{Writer: w, Config: cfg, Root: f.root, Logger: log, OnPublish: onPublish}), nil
 }
 
-func isGitURL(s string) bool { return strings.Contains(s, "://") || strings.Contains(s, "@") }
 
 // hostLink links to files on the web page of a repository given by its Git URL (https or
 // scp-like SSH): GitLab's /-/blob/, everyone else's /blob/. nil when the URL says no host.
