@@ -93,7 +93,7 @@ func Compute(in Input) *Report {
 		}
 	}
 	rep.Problems.Sort()
-	rep.Workspaces = append(rep.Workspaces, carriedOver(in.Previous, set, seen)...)
+	rep.Workspaces = append(rep.Workspaces, carriedOver(in.Previous, res, set, seen)...)
 	for _, st := range rep.Workspaces {
 		keepHistory(st, in.Previous.Workspace(st.Key()), in.Now)
 	}
@@ -152,30 +152,69 @@ func changesByWorkspace(cs apply.ChangeSet) map[string][]apply.Change {
 	return out
 }
 
-// carriedOver keeps the previous status of workspaces whose file did not load this time: the
-// sync prunes nothing on their account, so their objects still run, and the dashboard says so.
-func carriedOver(prev *Report, set *workspaces.Set, seen map[string]bool) []*WorkspaceStatus {
-	if prev == nil || len(set.Broken) == 0 {
-		return nil
-	}
+// carriedOver keeps showing the workspaces whose objects the sync left running although no file
+// that loaded declares them: those of a file that did not load, and those a refused prune kept
+// (res.PruneKept: a mass prune, an emptied folder). Each keeps its previous status when there is
+// one, and says why it is shown; without one (a first sync, a restart without the branch) it is
+// shown by its name, with the errors of the files that did not load.
+func carriedOver(prev *Report, res *ksync.Result, set *workspaces.Set, seen map[string]bool) []*WorkspaceStatus {
 	broken := map[string]bool{}
 	for _, f := range set.Broken {
 		broken[f] = true
 	}
 	var out []*WorkspaceStatus
-	for _, old := range prev.Workspaces {
-		if seen[old.Key()] || !broken[old.Source.Path] {
-			continue
-		}
-		st := *old
-		st.Problems = nil
+	carry := func(st *WorkspaceStatus, stale string) {
+		seen[st.Key()] = true
+		st.Stale = stale
+		out = append(out, st)
+	}
+	brokenProblems := func(file string) workspaces.Problems {
+		var ps workspaces.Problems
 		for _, p := range set.Problems {
-			if p.Path == old.Source.Path {
-				st.Problems = append(st.Problems, p)
+			if p.Severity == workspaces.Error && ((file == "" && broken[p.Path]) || (file != "" && p.Path == file)) {
+				ps = append(ps, p)
 			}
 		}
-		st.Stale = "its file " + old.Source.Path + " did not load; this is its last known status and its objects are left running"
-		out = append(out, &st)
+		return ps
+	}
+	if prev != nil {
+		for _, old := range prev.Workspaces {
+			if seen[old.Key()] || !broken[old.Source.Path] {
+				continue
+			}
+			st := *old
+			st.Problems = brokenProblems(old.Source.Path)
+			carry(&st, "its file "+old.Source.Path+" did not load; this is its last known status and its objects are left running")
+		}
+	}
+	refused := "Git no longer declares it and the prune was refused: its objects are left running"
+	if len(set.Broken) > 0 {
+		refused = "no file that loaded declares it; its file may be one that did not load (" + strings.Join(set.Broken, ", ") + "): its objects are left running"
+	}
+	for _, key := range res.PruneKept {
+		if seen[key] || strings.Count(key, "/") != 1 {
+			continue
+		}
+		if old := prev.Workspace(key); old != nil {
+			st := *old
+			st.Problems = brokenProblems("")
+			carry(&st, refused+"; this is its last known status")
+			continue
+		}
+		ns, name, _ := strings.Cut(key, "/")
+		st := &WorkspaceStatus{Namespace: ns, Name: name, Kaito: presets.KaitoVersion, Source: Source{Commit: res.Commit}, Problems: brokenProblems("")}
+		if len(set.Broken) == 1 {
+			st.Source.Path = set.Broken[0]
+		}
+		reason, why := ReasonPruneRefused, refused
+		if len(set.Broken) > 0 {
+			reason = ReasonSourceBroken
+		}
+		c := computer{in: Input{Result: res}, st: st}
+		c.set(ResourceReady, Unknown, reason, why)
+		c.set(InferenceReady, Unknown, reason, why)
+		c.ready(False, reason, why)
+		carry(st, why)
 	}
 	return out
 }

@@ -35,6 +35,8 @@ const (
 	ReasonApplyFailed      = "ApplyFailed"
 	ReasonNotApplied       = "NotApplied"
 	ReasonSourceBroken     = "SourceFileBroken"
+	// ReasonPruneRefused: Git no longer declares the workspace, and the sync refused to prune it.
+	ReasonPruneRefused = "PruneRefused"
 )
 
 // Health values beyond kstatus's (Current, InProgress, Failed, Terminating, NotFound, Unknown).

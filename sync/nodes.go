@@ -71,7 +71,7 @@ func (r *Reconciler) releaseNodes(ctx context.Context, set *workspaces.Set, res 
 		}
 	}
 	// The same guard as for objects: node pools are the costly thing to lose by mistake.
-	if blocked := r.pruneGuard(set, anonymous, gone, len(held)); blocked != "" {
+	if blocked := pruneRefusal(set, anonymous, gone, len(held), r.opts.AllowMassPrune); blocked != "" {
 		res.PruneBlocked = blocked
 		return
 	}

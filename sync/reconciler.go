@@ -77,8 +77,10 @@ type Result struct {
 	Commit string
 	// CommitTime is when Commit was made (zero for a folder that is not a Git checkout).
 	CommitTime time.Time
-	Started    time.Time
-	Duration   time.Duration
+	// Dirty: what was synced is a local working tree with uncommitted changes on top of Commit.
+	Dirty    bool
+	Started  time.Time
+	Duration time.Duration
 	// FetchDuration is the time the source took to fetch; FetchErr is set when the fetch failed.
 	FetchDuration time.Duration
 	FetchErr      error
@@ -92,6 +94,10 @@ type Result struct {
 	Rendered int
 	// PruneBlocked says why nothing was pruned, when something would have been.
 	PruneBlocked string
+	// PruneKept are the workspaces (keys, sorted) the target holds that Git no longer declares, or
+	// whose file did not load, left running because the prune was refused: the status keeps
+	// showing them.
+	PruneKept []string
 	// Nodes is the provisioner's state per workspace key, when a provisioner is configured.
 	Nodes map[string]provision.NodeState
 }
@@ -130,7 +136,7 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 		res.FetchErr = err
 		return res, fmt.Errorf("fetch: %w", err)
 	}
-	res.Commit, res.CommitTime = snap.Commit, snap.Time
+	res.Commit, res.CommitTime, res.Dirty = snap.Commit, snap.Time, snap.Dirty
 	if err := r.target.Begin(ctx, snap); err != nil {
 		return res, fmt.Errorf("target: %w", err)
 	}
@@ -167,11 +173,11 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 		}
 	}
 
-	prunes, blocked, err := r.prunePlan(ctx, set, desired, applied)
+	prunes, blocked, kept, err := r.prunePlan(ctx, set, desired, applied)
 	if err != nil {
 		return res, err
 	}
-	res.PruneBlocked = blocked
+	res.PruneBlocked, res.PruneKept = blocked, kept
 	for _, key := range slices.Sorted(maps.Keys(prunes)) {
 		res.Changes.Append(r.target.Delete(ctx, key, prunes[key]))
 	}
@@ -187,14 +193,15 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 // prunePlan decides what to delete. Only workspaces Git positively no longer declares lose their
 // objects, and only when the snapshot loaded completely; a workspace that is still declared loses
 // only objects its new rendering no longer has, and only after that rendering applied cleanly.
-func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired []apply.Workspace, applied map[string]bool) (map[string][]apply.ObjectRef, string, error) {
+// When the guard refuses, kept are the workspaces it keeps.
+func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired []apply.Workspace, applied map[string]bool) (plan map[string][]apply.ObjectRef, blocked string, kept []string, err error) {
 	inv, err := r.target.Inventory(ctx)
 	if err != nil {
-		return nil, "", fmt.Errorf("inventory: %w", err)
+		return nil, "", nil, fmt.Errorf("inventory: %w", err)
 	}
 	declared, anonymous := declaredKeys(set)
 
-	plan := map[string][]apply.ObjectRef{}
+	plan = map[string][]apply.ObjectRef{}
 	var gone []string
 	for key, refs := range inv {
 		if declared[key] {
@@ -204,9 +211,9 @@ func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired
 		plan[key] = refs
 	}
 	slices.Sort(gone)
-	blocked := r.pruneGuard(set, anonymous, gone, len(inv))
+	blocked = pruneRefusal(set, anonymous, gone, len(inv), r.opts.AllowMassPrune)
 	if blocked != "" { // Result.PruneBlocked says it: the caller logs the whole outcome once
-		plan = map[string][]apply.ObjectRef{}
+		plan, kept = map[string][]apply.ObjectRef{}, gone
 	}
 
 	// Objects a still-declared workspace no longer renders (a headless Service after count 2 → 1).
@@ -224,7 +231,7 @@ func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired
 			}
 		}
 	}
-	return plan, blocked, nil
+	return plan, blocked, kept, nil
 }
 
 // declaredKeys are the workspaces Git still declares, valid or not, including those named only by
@@ -247,8 +254,17 @@ func declaredKeys(set *workspaces.Set) (declared map[string]bool, anonymous bool
 	return declared, anonymous
 }
 
-// pruneGuard says why removing the gone workspaces out of total must not happen, or "".
-func (r *Reconciler) pruneGuard(set *workspaces.Set, anonymous bool, gone []string, total int) string {
+// PruneRefusal is the rule a sync prunes by: it says why removing the workspaces gone (sorted keys
+// the target holds and set no longer declares) out of the total the target holds must not happen,
+// or "" when it may. A set that did not load completely, a document tied to no workspace, and —
+// unless allowMassPrune (--allow-mass-prune) — removing more than half of the workspaces, or all of
+// them, refuse it. plan calls it to say what the sync would refuse.
+func PruneRefusal(set *workspaces.Set, gone []string, total int, allowMassPrune bool) string {
+	_, anonymous := declaredKeys(set)
+	return pruneRefusal(set, anonymous, gone, total, allowMassPrune)
+}
+
+func pruneRefusal(set *workspaces.Set, anonymous bool, gone []string, total int, allowMassPrune bool) string {
 	switch {
 	case len(gone) == 0:
 		return ""
@@ -256,7 +272,7 @@ func (r *Reconciler) pruneGuard(set *workspaces.Set, anonymous bool, gone []stri
 		return fmt.Sprintf("files did not load completely (%s)", strings.Join(set.Broken, ", "))
 	case anonymous:
 		return "a document could not be tied to a workspace"
-	case !r.opts.AllowMassPrune && (len(gone) == total || 2*len(gone) > total):
+	case !allowMassPrune && (len(gone) == total || 2*len(gone) > total):
 		return fmt.Sprintf("it would remove %d of %d workspaces (%s); pass --allow-mass-prune if that is meant",
 			len(gone), total, strings.Join(gone, ", "))
 	}

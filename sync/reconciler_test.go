@@ -92,7 +92,8 @@ func TestSyncToFilesAppliesAndPrunesSafely(t *testing.T) {
 		is.NoErr(err)
 		is.True(res.Failed())
 		is.True(strings.Contains(res.PruneBlocked, "falcon.yaml"))
-		is.Equal(files(t, target), before) // nothing removed
+		is.Equal(res.PruneKept, []string{"default/qwen-coder-32b"}) // falcon.yaml's: the status keeps showing it
+		is.Equal(files(t, target), before)                          // nothing removed
 		p := res.Set.Problems[0]
 		is.Equal(p.Path, "falcon.yaml")
 		is.Equal(p.Line, 2)
@@ -125,6 +126,7 @@ func TestSyncToFilesAppliesAndPrunesSafely(t *testing.T) {
 		res, err := r.SyncOnce(ctx)
 		is.NoErr(err)
 		is.True(strings.Contains(res.PruneBlocked, "--allow-mass-prune"))
+		is.Equal(len(res.PruneKept), 2) // both left running, for the status to show
 		is.Equal(files(t, target), before)
 
 		r.opts.AllowMassPrune = true

@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -26,6 +28,10 @@ type diffRule struct {
 	immutable bool
 	get       func(*Workspace) any
 }
+
+// itemwise fields are lists whose versions of equal length are compared item by item, field by
+// field: a strength change reads inference.adapters[0].strength "1.0" → "0.5", not as two lists.
+var itemwise = map[string]bool{"inference.adapters": true}
 
 // diffRules follow Kaito's webhook: what it refuses to update is immutable; the rest may change in
 // place (adapters, config, template contents). The webhook compares inference.preset as a whole
@@ -133,9 +139,67 @@ func Diff(old, new *Workspace) []Change {
 		if equalValues(a, b) {
 			continue
 		}
+		if itemwise[r.field] {
+			if cs := itemChanges(r.field, render(a), render(b)); cs != nil {
+				for _, c := range cs {
+					c.Immutable = r.immutable
+					out = append(out, c)
+				}
+				continue
+			}
+		}
 		out = append(out, Change{Field: r.field, Old: render(a), New: render(b), Immutable: r.immutable})
 	}
 	return out
+}
+
+// itemChanges compares two JSON lists of the same length item by item and lists each field that
+// differs, at its path (field[i].a.b), its values as JSON ("1.0" quoted, as the file writes it;
+// "" for a field that is absent). nil when they are not both lists of the same length: the caller
+// shows the whole values.
+func itemChanges(field, a, b string) []Change {
+	var x, y []any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil || len(x) == 0 || len(x) != len(y) {
+		return nil
+	}
+	var out []Change
+	for i := range x {
+		out = leafChanges(out, fmt.Sprintf("%s[%d]", field, i), x[i], y[i])
+	}
+	return out
+}
+
+func leafChanges(out []Change, at string, a, b any) []Change {
+	if reflect.DeepEqual(a, b) {
+		return out
+	}
+	ma, okA := a.(map[string]any)
+	mb, okB := b.(map[string]any)
+	if !okA || !okB {
+		return append(out, Change{Field: at, Old: jsonText(a), New: jsonText(b)})
+	}
+	keys := map[string]bool{}
+	for k := range ma {
+		keys[k] = true
+	}
+	for k := range mb {
+		keys[k] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		out = leafChanges(out, at+"."+k, ma[k], mb[k])
+	}
+	return out
+}
+
+func jsonText(v any) string {
+	if v == nil {
+		return ""
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "?"
+	}
+	return string(b)
 }
 
 // HasImmutable reports whether any change needs a recreate.

@@ -121,8 +121,11 @@ inference:
 		// Mutable: applied in place.
 		{"adapters added", baseInference, baseAdapters,
 			[]change{{field: "inference.adapters", immutable: false}}},
+		// One field of one adapter reads as that field, as JSON: not as two lists.
 		{"adapter strength", withStrength(baseAdapters, "0.5"), withStrength(baseAdapters, "0.7"),
-			[]change{{field: "inference.adapters", immutable: false}}},
+			[]change{{field: "inference.adapters[0].strength", immutable: false, old: `"0.5"`, new: `"0.7"`}}},
+		{"adapter strength set", baseAdapters, withStrength(baseAdapters, "0.5"),
+			[]change{{field: "inference.adapters[0].strength", immutable: false, new: `"0.5"`}, {field: "metadata.annotations"}}},
 		{"inference.config", baseInference, baseInference + "  config: phi-params\n",
 			[]change{{field: "inference.config", immutable: false, old: "", new: "phi-params"}}},
 		{"template contents", baseTemplate, edit(baseTemplate, "value: fast", "value: slow"),

@@ -1,11 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/spf13/cobra"
 
 	"github.com/kaito-sync/kaito-sync/presets"
@@ -90,6 +91,10 @@ func runPlan(ctx context.Context, out io.Writer, f planFlags) error {
 		ctx = context.Background()
 	}
 	fail := func(err error) error { return &exitError{code: exitUsage, err: err} }
+	src, err := resolveRepo(f.repo)
+	if err != nil {
+		return err
+	}
 	var manager *apply.Manager
 	if f.live {
 		cfg, err := clusterAccess{kubeconfig: f.kubeconfig, context: f.kubeContext}.config()
@@ -98,28 +103,37 @@ func runPlan(ctx context.Context, out io.Writer, f planFlags) error {
 		}
 		root := f.syncRoot
 		if root == "" {
-			root = apply.RootID(planRepoID(f.repo), "main", f.path)
+			root = apply.RootID(src.ID(), "main", f.path)
 		}
 		manager, err = apply.New(cfg, apply.Options{Root: root, DryRun: true})
 		if err != nil {
 			return fail(err)
 		}
 	}
-	auth, err := f.auth.Auth(f.repo)
+	var auth transport.AuthMethod
+	if src.Kind == source.RepoURL {
+		if auth, err = f.auth.Auth(f.repo); err != nil {
+			return fail(err)
+		}
+	}
+	repo, err := src.Open(ctx, auth)
 	if err != nil {
 		return fail(err)
 	}
-	repo, err := source.OpenRepository(ctx, f.repo, auth)
+	// --path is relative to the folder --repo names, as for sync.
+	base, err := source.Revision(repo, f.base, src.Path(f.path))
 	if err != nil {
 		return fail(err)
 	}
-	base, err := source.Revision(repo, f.base, f.path)
+	head, err := source.Revision(repo, f.head, src.Path(f.path))
 	if err != nil {
 		return fail(err)
 	}
-	head, err := source.Revision(repo, f.head, f.path)
-	if err != nil {
-		return fail(err)
+	if src.Kind == source.RepoWorkTree && f.output == "text" {
+		// What sync --repo would read is not what this plan compares: say so.
+		if snap, err := (source.Local{Dir: src.Dir, Path: f.path}).Fetch(ctx); err == nil && snap.Dirty {
+			fmt.Fprintf(out, "note: the working tree has uncommitted changes under %s; plan compares commits, so they are not in this plan\n", cmp.Or(src.Path(f.path), "."))
+		}
 	}
 	p, err := plan.Compute(base, head, presets.Default(), plan.Options{
 		Load: workspaces.Options{AllowSecrets: f.allowSecrets, DefaultNamespace: f.defaultNamespace},
@@ -150,15 +164,4 @@ func runPlan(ctx context.Context, out io.Writer, f planFlags) error {
 		return &exitError{code: exitInvalid, err: errSilent}
 	}
 	return nil
-}
-
-// planRepoID is the repository part of the sync root kaito-sync sync derives from the same --repo:
-// a local folder's absolute path, or the URL without credentials.
-func planRepoID(repo string) string {
-	if info, err := os.Stat(repo); err == nil && info.IsDir() {
-		if abs, err := filepath.Abs(repo); err == nil {
-			return abs
-		}
-	}
-	return source.RedactURL(repo)
 }

@@ -58,13 +58,13 @@ func (f *statusFlags) reporter(srcRepo, srcBranch string, auth source.AuthOption
 	}
 	repo := f.repo
 	if repo == "" {
-		if !isGitURL(srcRepo) {
+		if !source.IsURL(srcRepo) {
 			log.Info("no status branch: --repo is a local folder; pass --status-repo URL to publish statuses")
 			return nil, nil
 		}
 		repo = srcRepo
 	}
-	if !isGitURL(repo) {
+	if !source.IsURL(repo) {
 		return nil, usageErrorf("--status-repo %s: not a Git URL", repo)
 	}
 	if repo == srcRepo && f.branch == srcBranch {
@@ -84,8 +84,6 @@ func (f *statusFlags) reporter(srcRepo, srcBranch string, auth source.AuthOption
 	}
 	return status.NewReporter(status.ReporterOptions{Writer: w, Config: cfg, Root: f.root, Logger: log, OnPublish: onPublish}), nil
 }
-
-func isGitURL(s string) bool { return strings.Contains(s, "://") || strings.Contains(s, "@") }
 
 // hostLink links to files on the web page of a repository given by its Git URL (https or
 // scp-like SSH): GitLab's /-/blob/, everyone else's /blob/. nil when the URL says no host.
@@ -211,13 +209,8 @@ func runStatus(ctx context.Context, out, errOut io.Writer, f statusCmdFlags, nam
 	if f.wait == nil {
 		f.wait = func(ctx context.Context) error { return sleep(ctx, f.interval) }
 	}
-	auth, err := f.auth.Auth(f.repo)
-	if err != nil {
-		return err
-	}
-	w := &branch.Writer{URL: f.repo, Branch: f.branch, Auth: auth}
 	read := func(ctx context.Context) (*status.Report, error) {
-		rep, err := w.Read(ctx)
+		rep, err := readStatus(ctx, f)
 		if err == nil && rep == nil {
 			err = fmt.Errorf("branch %s of %s holds no statuses: is kaito-sync sync running with a status branch?", f.branch, source.RedactURL(f.repo))
 		}
@@ -274,6 +267,31 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// readStatus reads the status branch of --repo: a URL's is fetched; a local repository's (a work
+// tree, a folder inside one, a bare repository) is read in place, its own branch or origin's.
+func readStatus(ctx context.Context, f statusCmdFlags) (*status.Report, error) {
+	src, err := resolveRepo(f.repo)
+	if err != nil {
+		return nil, err
+	}
+	if src.Kind == source.RepoURL {
+		auth, err := f.auth.Auth(f.repo)
+		if err != nil {
+			return nil, err
+		}
+		return (&branch.Writer{URL: f.repo, Branch: f.branch, Auth: auth}).Read(ctx)
+	}
+	repo, err := src.Open(ctx, nil)
+	if err != nil {
+		return nil, usageErrorf("--repo %v: statuses are read from a repository's --status-branch", err)
+	}
+	c, err := source.BranchCommit(repo, f.branch)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w: is kaito-sync sync publishing statuses there (--status-branch)?", src.Kind, f.repo, err)
+	}
+	return branch.ReadCommit(c)
 }
 
 // selection is what the status command was asked to show: a namespace ("" for all) and a
@@ -446,6 +464,9 @@ func printStatusSummary(out io.Writer, rep *status.Report, now time.Time) error 
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintln(out, p.String())
+	}
+	if rep.PruneBlocked != "" {
+		fmt.Fprintf(out, "prune refused: %s\n", rep.PruneBlocked)
 	}
 	_, err := fmt.Fprintf(out, "source commit %s, updated %s ago\n", source.ShortCommit(rep.SourceCommit), status.Age(rep.UpdatedAt, now))
 	return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,12 +24,19 @@ func (f *folderStatus) write(res *ksync.Result) error {
 	if f == nil || res == nil || res.Set == nil {
 		return nil
 	}
+	root := filepath.Join(f.dir, "status")
+	if f.previous == nil {
+		// The statuses an earlier run left (a --once run each time): transition times, and the
+		// last known status of a workspace whose file no longer loads, carry over from them.
+		if data, err := os.ReadFile(filepath.Join(root, branch.StatusFile)); err == nil {
+			f.previous, _ = branch.Decode(bytes.NewReader(data))
+		}
+	}
 	rep := status.Compute(status.Input{Result: res, Previous: f.previous, Now: time.Now()})
 	files, err := branch.Render(rep, func(string, int, string) string { return "" })
 	if err != nil {
 		return err
 	}
-	root := filepath.Join(f.dir, "status")
 	if err := os.RemoveAll(root); err != nil { // removed workspaces leave no file behind
 		return err
 	}

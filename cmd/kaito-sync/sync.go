@@ -14,10 +14,10 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -437,28 +437,21 @@ func startWebhook(ctx context.Context, f syncFlags, m *metrics.Metrics, log *slo
 }
 
 func buildSource(f syncFlags) (source.Source, string, error) {
-	if info, err := os.Stat(f.repo); err == nil && info.IsDir() {
-		abs, err := filepath.Abs(f.repo)
-		if err != nil {
-			return nil, "", err
-		}
-		if _, err := f.verify.keyRing(true); err != nil {
-			return nil, "", err
-		}
-		return source.Local{Dir: abs, Path: f.path}, abs, nil
-	}
-	if !strings.Contains(f.repo, "://") && !strings.Contains(f.repo, "@") {
-		return nil, "", usageErrorf("--repo %s: no such folder, and not a Git URL", f.repo)
-	}
-	auth, err := f.auth.Auth(f.repo)
+	repo, err := resolveRepo(f.repo)
 	if err != nil {
 		return nil, "", err
 	}
-	keyRing, err := f.verify.keyRing(false)
+	var auth transport.AuthMethod
+	if repo.Kind == source.RepoURL {
+		if auth, err = f.auth.Auth(f.repo); err != nil {
+			return nil, "", err
+		}
+	}
+	keyRing, err := f.verify.keyRing(repo.Local())
 	if err != nil {
 		return nil, "", err
 	}
-	return source.NewGit(source.GitOptions{URL: f.repo, Branch: f.branch, Path: f.path, Auth: auth, KeyRing: keyRing}), source.RedactURL(f.repo), nil
+	return repo.Source(source.GitOptions{Branch: f.branch, Path: f.path, Auth: auth, KeyRing: keyRing}), repo.ID(), nil
 }
 
 // printResult writes a changeset per workspace, like a plan applied: one line per object that
@@ -469,10 +462,7 @@ func printResult(out, errOut io.Writer, res *ksync.Result, err error, verbose, d
 	if res == nil {
 		res = &ksync.Result{}
 	}
-	commit := source.ShortCommit(res.Commit)
-	if commit == "" {
-		commit = "working tree"
-	}
+	commit := syncedWhat(res)
 	if res.Set != nil {
 		for _, p := range res.Set.Problems {
 			fmt.Fprintln(errOut, p.String())

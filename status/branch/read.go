@@ -26,6 +26,12 @@ func (w *Writer) Read(ctx context.Context) (*status.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ReadCommit(c)
+}
+
+// ReadCommit returns the report a status branch's commit holds, or nil when it has no status.json.
+// kaito-sync status reads a local repository's branch with it, in place.
+func ReadCommit(c *object.Commit) (*status.Report, error) {
 	f, err := c.File(StatusFile)
 	if errors.Is(err, object.ErrFileNotFound) {
 		return nil, nil

@@ -28,8 +28,16 @@ func Readme(rep *status.Report, link LinkFunc) []byte {
 	b.WriteString("<!-- Written by kaito-sync; every change here is overwritten. -->\n\n")
 	fmt.Fprintf(&b, "![%s](%s)\n\n", summary(rep), SVGFile)
 	commit := source.ShortCommit(rep.SourceCommit)
-	fmt.Fprintf(&b, "As of %s, source commit %s: %s. Workloads as Kaito %s creates them.\n\n",
-		rep.UpdatedAt.UTC().Format("2006-01-02 15:04:05 MST"), mdLink("`"+commit+"`", commitLink(link, rep.SourceCommit)), summary(rep), presets.KaitoVersion)
+	at := "the working tree (no commit)"
+	if commit != "" {
+		at = "source commit " + mdLink(code(commit), commitLink(link, rep.SourceCommit))
+	}
+	fmt.Fprintf(&b, "As of %s, %s: %s. Workloads as Kaito %s creates them.\n\n",
+		rep.UpdatedAt.UTC().Format("2006-01-02 15:04:05 MST"), at, summary(rep), presets.KaitoVersion)
+	if rep.PruneBlocked != "" {
+		// Up front: what runs is not what Git says, and the table below still lists what runs.
+		fmt.Fprintf(&b, "> ⚠️ **Prune refused: nothing was removed.** %s. Workspaces no file that loaded declares are left running and listed below.\n\n", cell(rep.PruneBlocked))
+	}
 
 	if len(rep.Workspaces) == 0 {
 		b.WriteString("No workspaces.\n\n")
@@ -57,9 +65,6 @@ func Readme(rep *status.Report, link LinkFunc) []byte {
 			problemLine(&b, p.String(), link(p.Path, p.Line, rep.SourceCommit))
 		}
 		b.WriteString("\n")
-	}
-	if rep.PruneBlocked != "" {
-		fmt.Fprintf(&b, "## Nothing was pruned\n\n%s\n\n", cell(rep.PruneBlocked))
 	}
 	details(&b, rep)
 	return b.Bytes()
@@ -99,19 +104,25 @@ func details(b *bytes.Buffer, rep *status.Report) {
 	for _, w := range rep.Workspaces {
 		// Markdown is not rendered inside <summary>: the marker goes without its emphasis.
 		fmt.Fprintf(b, "<details><summary>%s %s</summary>\n\n", strings.ReplaceAll(markers[w.State()], "**", ""), htmlEscape(w.Key()))
-		fmt.Fprintf(b, "- preset `%s`, %s, %d × `%s`", cell(w.Preset), cell(w.Mode), w.NodeCount, cell(w.InstanceType))
-		if len(w.Nodes) > 0 {
-			fmt.Fprintf(b, " on %s", cell(strings.Join(w.Nodes, ", ")))
-		}
-		b.WriteString("\n")
-		if e := w.Endpoint; e != nil && e.ClusterIP != "" {
-			fmt.Fprintf(b, "- endpoint: Service `%s` at `%s:%d`", cell(e.Service), cell(e.ClusterIP), e.Port)
-			if e.External != "" {
-				fmt.Fprintf(b, ", external `%s`", cell(e.External))
+		if w.Preset != "" || w.Mode != "" || w.InstanceType != "" { // all unknown when its file did not load
+			fmt.Fprintf(b, "- preset %s, %s, %d × %s", code(w.Preset), dash(cell(w.Mode)), w.NodeCount, code(w.InstanceType))
+			if len(w.Nodes) > 0 {
+				fmt.Fprintf(b, " on %s", cell(strings.Join(w.Nodes, ", ")))
 			}
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(b, "- source: `%s` at `%s`\n\n", cell(w.Source.Path), source.ShortCommit(w.Source.Commit))
+		if e := w.Endpoint; e != nil && e.ClusterIP != "" {
+			fmt.Fprintf(b, "- endpoint: Service %s at %s", code(e.Service), code(fmt.Sprintf("%s:%d", e.ClusterIP, e.Port)))
+			if e.External != "" {
+				fmt.Fprintf(b, ", external %s", code(e.External))
+			}
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(b, "- source: %s", code(w.Source.Path))
+		if c := source.ShortCommit(w.Source.Commit); c != "" {
+			fmt.Fprintf(b, " at %s", code(c))
+		}
+		b.WriteString("\n\n")
 		b.WriteString("| CONDITION | STATUS | REASON | MESSAGE | SINCE |\n|---|---|---|---|---|\n")
 		for _, c := range w.Conditions {
 			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", c.Type, c.Status, cell(c.Reason), cell(c.Message),
@@ -172,6 +183,22 @@ var (
 // cell makes user text safe inside a Markdown table cell: one line, no column breaks, no HTML.
 func cell(s string) string {
 	return htmlEscape(strings.ReplaceAll(oneLine(s), "|", `\|`))
+}
+
+// code is s as a code span, or an em dash when s is empty: an empty span renders as two
+// backticks.
+func code(s string) string {
+	if s = cell(s); s == "" {
+		return "—"
+	}
+	return "`" + strings.ReplaceAll(s, "`", "'") + "`"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -95,6 +95,9 @@ func changeText(c workspaces.Change) string {
 	return s
 }
 
+// baseInvalidText introduces base's errors of a workspace that was invalid at base.
+const baseInvalidText = "invalid at base (nothing of it was applied: what runs is unknown, so no recreate is claimed):"
+
 func orNone(s string) string {
 	if s == "" {
 		return "(none)"
@@ -126,10 +129,17 @@ func WriteText(w io.Writer, p *Plan) error {
 		if ws.Action == Unchanged {
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s %s (%s)\n", ws.Action, ws.Key, ws.Path)
+		act := string(ws.Action)
+		if ws.Action == Removed && p.PruneRefused != "" {
+			act += " (prune refused)"
+		}
+		fmt.Fprintf(&b, "\n%s %s (%s)\n", act, ws.Key, ws.Path)
 		writeDetailsText(&b, ws)
 	}
 	fmt.Fprintf(&b, "\n%s\n%s\n", p.SummaryLine(), p.GPULine())
+	if p.PruneRefused != "" {
+		fmt.Fprintf(&b, "prune refused: the sync would delete none of the removed workspaces: %s\n", p.PruneRefused)
+	}
 	writeLiveText(&b, p)
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -141,6 +151,9 @@ func writeDetailsText(b *strings.Builder, ws *Workspace) {
 	}
 	if ws.RenderError != "" {
 		fmt.Fprintf(b, "  %s\n", ws.RenderError)
+	}
+	for _, pr := range ws.BaseProblems {
+		fmt.Fprintf(b, "  %s %s\n", baseInvalidText, pr.String())
 	}
 	for _, c := range ws.Changes {
 		fmt.Fprintf(b, "  %s\n", changeText(c))

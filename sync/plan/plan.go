@@ -16,6 +16,7 @@ import (
 
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/render"
+	ksync "github.com/kaito-sync/kaito-sync/sync"
 	"github.com/kaito-sync/kaito-sync/sync/source"
 	"github.com/kaito-sync/kaito-sync/workspaces"
 )
@@ -62,6 +63,10 @@ type Plan struct {
 	GPU         GPUTotals    `json:"gpu"`
 	// LiveChecked is set by CheckLive.
 	LiveChecked bool `json:"liveChecked,omitempty"`
+	// PruneRefused says why a sync of head would remove none of the removed workspaces (the
+	// sync's own rule, ksync.PruneRefusal, with base's workspaces for what runs): a mass prune
+	// without --allow-mass-prune, or a head that did not load completely.
+	PruneRefused string `json:"pruneRefused,omitempty"`
 
 	head     *side
 	renderer *render.Renderer
@@ -91,8 +96,11 @@ type Workspace struct {
 	Objects  []Object            `json:"objects,omitempty"`
 	Nodes    NodeDelta           `json:"nodes"`
 	// Problems are the head errors of an invalid workspace.
-	Problems    workspaces.Problems `json:"problems,omitempty"`
-	RenderError string              `json:"renderError,omitempty"`
+	Problems workspaces.Problems `json:"problems,omitempty"`
+	// BaseProblems are base's errors of a workspace invalid at base: what runs before the change
+	// is unknown, so no change of it is claimed to recreate the workload.
+	BaseProblems workspaces.Problems `json:"baseProblems,omitempty"`
+	RenderError  string              `json:"renderError,omitempty"`
 	// Live compares head's objects with the live cluster (CheckLive); empty without --live.
 	Live []LiveObject `json:"live,omitempty"`
 }
@@ -271,6 +279,13 @@ func Compute(base, head source.Snapshot, cat *presets.Catalog, opts Options) (*P
 	if p.Workspaces == nil {
 		p.Workspaces = []*Workspace{}
 	}
+	var gone []string
+	for _, w := range p.Workspaces {
+		if w.Action == Removed {
+			gone = append(gone, w.Key)
+		}
+	}
+	p.PruneRefused = ksync.PruneRefusal(h.set, gone, len(b.byKey), false)
 	return p, nil
 }
 
@@ -453,6 +468,15 @@ func compare(key string, b, h *side, declared bool, cat *presets.Catalog, opts O
 	}
 	w.Changes = workspaces.Diff(old, cur)
 	w.Recreate = workspaces.HasImmutable(w.Changes)
+	if !b.valid[key] {
+		// Base was invalid: the sync applied nothing of it, so what runs is an older version or
+		// nothing, and this plan cannot say the change recreates it.
+		w.BaseProblems = b.set.ProblemsFor(key).Errors()
+		w.Recreate = false
+		for i := range w.Changes {
+			w.Changes[i].Immutable = false
+		}
+	}
 	before, after := b.rendered[key], h.rendered[key]
 	if before == nil || after == nil || before.Hash != after.Hash || old.Source.Path != cur.Source.Path {
 		w.Objects = objectDiffs(before, after, opts.Context)

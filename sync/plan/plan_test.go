@@ -60,13 +60,15 @@ func snap(commit string, files map[string]string) source.Snapshot {
 	return source.Snapshot{Commit: commit, Tree: fsys, Path: "workspaces"}
 }
 
-var goldenCases = []struct {
+type goldenTest struct {
 	name       string
 	base, head map[string]string
 	summary    Summary
 	changes    bool
 	valid      bool
-}{
+}
+
+var goldenCases = []goldenTest{
 	{
 		name:    "add",
 		base:    map[string]string{"a.yaml": phi3("chat", v100, mini4k, "")},
@@ -105,11 +107,42 @@ var goldenCases = []struct {
 		summary: Summary{Changed: 1, Recreate: 1}, changes: true, valid: true,
 	},
 	{
+		// One field of one adapter: shown as that field, not as two JSON lists.
+		name:    "adapter-strength",
+		base:    map[string]string{"a.yaml": phi3("chat", v100, mini, "adapter-phi3")},
+		head:    map[string]string{"a.yaml": strings.Replace(phi3("chat", v100, mini, "adapter-phi3"), `strength: "1.0"`, `strength: "0.5"`, 1)},
+		summary: Summary{Changed: 1}, changes: true, valid: true,
+	},
+	{
+		// Two of three workspaces removed: the sync refuses it without --allow-mass-prune, and the
+		// plan says so.
+		name:    "mass-prune",
+		base:    map[string]string{"a.yaml": phi3("chat", v100, mini4k, ""), "b.yaml": phi3("code", v100, mini, ""), "c.yaml": phi3("docs", v100, mini, "")},
+		head:    map[string]string{"a.yaml": phi3("chat", v100, mini4k, "")},
+		summary: Summary{Removed: 2, Unchanged: 1}, changes: true, valid: true,
+	},
+	{
+		// Base was invalid (nothing of it applied): the preset change is not claimed to recreate.
+		name:    "invalid-base",
+		base:    map[string]string{"a.yaml": strings.Replace(phi3("chat", v100, mini4k, ""), "instanceType", "instancetype", 1)},
+		head:    map[string]string{"a.yaml": phi3("chat", v100, mini, "")},
+		summary: Summary{Changed: 1}, changes: true, valid: true,
+	},
+	{
 		name:    "no-change",
 		base:    map[string]string{"a.yaml": phi3("chat", v100, mini, "")},
 		head:    map[string]string{"a.yaml": phi3("chat", v100, mini, "")},
 		summary: Summary{Unchanged: 1}, changes: false, valid: true,
 	},
+}
+
+func goldenCase(name string) goldenTest {
+	for _, c := range goldenCases {
+		if c.name == name {
+			return c
+		}
+	}
+	panic("no golden case " + name)
 }
 
 func TestGolden(t *testing.T) {
@@ -141,7 +174,7 @@ func TestGolden(t *testing.T) {
 
 func TestGPUSKUChange(t *testing.T) {
 	is := is.New(t)
-	tc := goldenCases[5]
+	tc := goldenCase("gpu-sku")
 	p, err := Compute(snap("b", tc.base), snap("h", tc.head), presets.Default(), Options{})
 	is.NoErr(err)
 	ws := p.Workspaces[0]
@@ -179,6 +212,16 @@ func TestMarkdownTruncation(t *testing.T) {
 		if limit >= 3_000 {
 			is.True(strings.Contains(s, "| Workspace | Action |")) // the summary table is always kept
 			is.Equal(strings.Count(s, "<details>"), strings.Count(s, "</details>"))
+		}
+		// Rows cut from the table are counted in the note; a full table is not mentioned.
+		rows := strings.Count(s, "| added |")
+		if rows < 40 {
+			is.True(strings.Contains(s, fmt.Sprintf("the table lists %d of the 40 workspaces that change", rows)))
+		} else {
+			is.True(!strings.Contains(s, "the table lists"))
+		}
+		if limit == 3_000 {
+			is.True(rows > 0 && rows < 40) // the case this test is for: the table itself is cut
 		}
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
 	"strings"
 	"sync"
 	"time"
@@ -161,27 +159,7 @@ func (g *Git) snapshot() (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	if g.opts.KeyRing != "" {
-		if err := verifyCommit(commit, g.opts.KeyRing); err != nil {
-			return Snapshot{}, err
-		}
-	}
-	tree, err := commit.Tree()
-	if err != nil {
-		return Snapshot{}, err
-	}
-	var fsys fs.FS = NewTreeFS(tree, commit.Committer.When)
-	if p := strings.Trim(path.Clean("/"+g.opts.Path), "/"); p != "" {
-		if fsys, err = fs.Sub(fsys, p); err != nil {
-			return Snapshot{}, fmt.Errorf("path %q: not a folder at commit %s", g.opts.Path, ShortCommit(commit.Hash.String()))
-		}
-	}
-	return Snapshot{
-		Commit:  commit.Hash.String(),
-		Branch:  g.opts.Branch,
-		Time:    commit.Committer.When,
-		Message: strings.TrimSpace(commit.Message),
-		Tree:    fsys,
-		Path:    strings.Trim(path.Clean("/"+g.opts.Path), "/"),
-	}, nil
+	snap, err := snapshotOf(commit, g.opts.Path, g.opts.KeyRing)
+	snap.Branch = g.opts.Branch
+	return snap, err
 }

@@ -11,6 +11,9 @@ import (
 	"strings"
 
 	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // Local reads workspaces from a folder on disk, as they are, uncommitted edits included: the
@@ -38,9 +41,85 @@ func (l Local) Fetch(context.Context) (Snapshot, error) {
 			if head.Name().IsBranch() {
 				snap.Branch = head.Name().Short()
 			}
+			snap.Dirty = uncommitted(repo, head.Hash(), l.Dir, sub, fsys)
 		}
 	}
 	return snap, nil
+}
+
+// uncommitted reports whether the files under sub of dir (a folder of repo's work tree) differ
+// from commit's: an edit, a new file or a deleted one that .gitignore does not exclude. Only the
+// folder synced is compared, by blob hash, as git status would. Anything it cannot read counts as
+// a difference: the sync must not claim a commit it may not have synced.
+func uncommitted(repo *git.Repository, commit plumbing.Hash, dir, sub string, fsys inRoot) bool {
+	wt, err := repo.Worktree()
+	if err != nil {
+		return true
+	}
+	rel, err := within(wt.Filesystem.Root(), dir)
+	if err != nil {
+		return true
+	}
+	at := strings.Trim(path.Join(rel, sub), "/")
+	c, err := repo.CommitObject(commit)
+	if err != nil {
+		return true
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return true
+	}
+	want := map[string]plumbing.Hash{}
+	if at != "" {
+		if tree, err = tree.Tree(at); err != nil {
+			tree = nil // not in the commit: every file is new
+		}
+	}
+	if tree != nil {
+		_ = tree.Files().ForEach(func(f *object.File) error {
+			want[f.Name] = f.Hash
+			return nil
+		})
+	}
+	patterns, _ := gitignore.ReadPatterns(wt.Filesystem, nil)
+	ignored := gitignore.NewMatcher(patterns)
+	dirty := false
+	err = fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if name == "." {
+			return nil
+		}
+		parts := strings.Split(path.Join(at, name), "/")
+		if d.Name() == ".git" || ignored.Match(parts, d.IsDir()) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		var data []byte
+		if d.Type()&fs.ModeSymlink != 0 {
+			target, err := fsys.ReadLink(name)
+			if err != nil {
+				return err
+			}
+			data = []byte(target)
+		} else if data, err = fs.ReadFile(fsys, name); err != nil {
+			return err
+		}
+		h, ok := want[name]
+		delete(want, name)
+		if !ok || h != plumbing.ComputeHash(plumbing.BlobObject, data) {
+			dirty = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return err != nil || dirty || len(want) > 0
 }
 
 // inRoot is the folder sub of dir as an fs.FS that never leaves dir: every call goes through an

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
 
@@ -15,27 +14,15 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
-// OpenRepository opens the Git repository at repo: a local folder (the repository or any folder
-// inside its work tree) is opened in place; anything else is taken for a URL and cloned into
-// memory with every branch and tag and full history, so any revision of it can be resolved.
+// OpenRepository opens the Git repository repo names (see ResolveRepo and Repo.Open): a work
+// tree, or a folder inside one, or a bare repository, in place; a URL cloned into memory with every
+// branch and tag and full history, so any revision of it can be resolved.
 func OpenRepository(ctx context.Context, repo string, auth transport.AuthMethod) (*git.Repository, error) {
-	if info, err := os.Stat(repo); err == nil && info.IsDir() {
-		r, err := git.PlainOpenWithOptions(repo, &git.PlainOpenOptions{DetectDotGit: true})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", repo, err)
-		}
-		return r, nil
-	}
-	r, err := git.CloneContext(ctx, newStorage(), nil, &git.CloneOptions{
-		URL:        repo,
-		Auth:       auth,
-		NoCheckout: true,
-		Tags:       git.AllTags,
-	})
+	r, err := ResolveRepo(repo)
 	if err != nil {
-		return nil, fmt.Errorf("git %s: %w", RedactURL(repo), err)
+		return nil, err
 	}
-	return r, nil
+	return r.Open(ctx, auth)
 }
 
 // Revision resolves rev (a branch, tag, commit hash, "origin/x", "HEAD~1"...) in repo and returns
@@ -54,6 +41,13 @@ func Revision(repo *git.Repository, rev, dir string) (Snapshot, error) {
 	if errors.Is(err, io.EOF) {
 		// go-git's answer for a walk past the first commit (HEAD~N too far back, or a shallow clone).
 		err = errors.New("not in the history this repository holds (too far back, or a shallow clone: fetch more history)")
+	}
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		// go-git says "reference not found"; say which names there are.
+		err = fmt.Errorf("no branch, tag or commit of that name; %s", branchList(repo))
+		if rev == "HEAD" {
+			err = fmt.Errorf("the repository's HEAD names no existing branch; give --base and --head a branch; %s", branchList(repo))
+		}
 	}
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("revision %q: %w", rev, err)

@@ -21,6 +21,9 @@ type Snapshot struct {
 	// Path is that folder's place in the repository ("" for the root), so files can be named
 	// as the repository names them.
 	Path string
+	// Dirty is set for a local work tree whose files under Path differ from Commit: what was read
+	// is the working tree with uncommitted changes, not Commit.
+	Dirty bool
 }
 
 // Source is where workspaces come from.
