@@ -11,11 +11,11 @@ import (
 )
 
 // needOf is what a workspace asks of its nodes.
-func (r *Reconciler) needOf(ws *workspaces.Workspace, companions map[string]*workspaces.Companion) provision.Need {
+func (r *Reconciler) needOf(ws *workspaces.Workspace, companions []*workspaces.Companion) provision.Need {
 	n := provision.Need{
 		Workspace:      ws.Key(),
 		InstanceType:   ws.InstanceType(),
-		Count:          render.NodeCount(r.cat, ws, companionsOf(ws, companions)), // Kaito's estimate replaces resource.count
+		Count:          render.NodeCount(r.cat, ws, companions), // Kaito's estimate replaces resource.count
 		PreferredNodes: ws.Resource.PreferredNodes,
 		Labels:         map[string]string{},
 	}
@@ -37,12 +37,12 @@ func (r *Reconciler) needOf(ws *workspaces.Workspace, companions map[string]*wor
 	return n
 }
 
-func (r *Reconciler) ensureNodes(ctx context.Context, valid []*workspaces.Workspace, companions map[string]*workspaces.Companion, res *Result) {
+func (r *Reconciler) ensureNodes(ctx context.Context, valid []*workspaces.Workspace, set *workspaces.Set, res *Result) {
 	if r.opts.Provisioner == nil {
 		return
 	}
 	for _, ws := range valid {
-		state, err := r.opts.Provisioner.Ensure(ctx, r.needOf(ws, companions))
+		state, err := r.opts.Provisioner.Ensure(ctx, r.needOf(ws, set.CompanionsOf(ws)))
 		if err != nil {
 			state = provision.NodeState{Reason: "ProvisioningFailed", Message: err.Error()}
 			r.log.Error("nodes", "workspace", ws.Key(), "err", err)
@@ -58,7 +58,7 @@ func (r *Reconciler) releaseNodes(ctx context.Context, set *workspaces.Set, res 
 	if r.opts.Provisioner == nil {
 		return
 	}
-	declared, anonymous := declaredKeys(set)
+	declared, anonymous := set.Declared()
 	held, err := r.opts.Provisioner.List(ctx)
 	if err != nil {
 		r.log.Error("listing provisioned nodes", "err", err)
@@ -82,15 +82,4 @@ func (r *Reconciler) releaseNodes(ctx context.Context, set *workspaces.Set, res 
 		}
 		res.Changes.Add(c)
 	}
-}
-
-// companionsOf are the companions ws references, as Render is given them.
-func companionsOf(ws *workspaces.Workspace, companions map[string]*workspaces.Companion) []*workspaces.Companion {
-	var out []*workspaces.Companion
-	for _, ref := range workspaces.References(ws) {
-		if c := companions[ref]; c != nil {
-			out = append(out, c)
-		}
-	}
-	return out
 }

@@ -115,7 +115,7 @@ func (r *Result) Counts() (valid, invalid int) {
 		return 0, 0
 	}
 	valid = len(r.Set.Valid())
-	declared, _ := declaredKeys(r.Set)
+	declared, _ := r.Set.Declared()
 	anonymous := map[string]bool{}
 	for _, p := range r.Set.Problems {
 		if p.Severity == workspaces.Error && p.Workspace == "" {
@@ -153,15 +153,11 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 	res.Set = set
 
 	valid := set.Valid()
-	companions := map[string]*workspaces.Companion{}
-	for _, c := range set.Companions {
-		companions[c.Key()] = c
-	}
-	desired := r.renderAll(valid, companions, snap.Commit, res)
+	desired := r.renderAll(valid, set, snap.Commit, res)
 
 	// Nodes are asked for before the workload is applied; a workload whose nodes are not ready yet
 	// is applied all the same and waits Pending, so the user sees it and its reason at once.
-	r.ensureNodes(ctx, valid, companions, res)
+	r.ensureNodes(ctx, valid, set, res)
 	res.Changes = r.target.Apply(ctx, desired)
 	applied := map[string]bool{}
 	for _, ws := range desired {
@@ -199,7 +195,7 @@ func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("inventory: %w", err)
 	}
-	declared, anonymous := declaredKeys(set)
+	declared, anonymous := set.Declared()
 
 	plan = map[string][]apply.ObjectRef{}
 	var gone []string
@@ -234,33 +230,13 @@ func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired
 	return plan, blocked, kept, nil
 }
 
-// declaredKeys are the workspaces Git still declares, valid or not, including those named only by
-// a problem (a workspace with an unsupported apiVersion). anonymous reports an error in a document
-// that could not be tied to any workspace: it could be any of them.
-func declaredKeys(set *workspaces.Set) (declared map[string]bool, anonymous bool) {
-	declared = map[string]bool{}
-	for _, ws := range set.Workspaces {
-		declared[ws.Key()] = true
-	}
-	for _, p := range set.Problems {
-		switch {
-		case p.Severity != workspaces.Error:
-		case p.Workspace == "":
-			anonymous = true
-		case !isKindKey(p.Workspace):
-			declared[p.Workspace] = true
-		}
-	}
-	return declared, anonymous
-}
-
 // PruneRefusal is the rule a sync prunes by: it says why removing the workspaces gone (sorted keys
 // the target holds and set no longer declares) out of the total the target holds must not happen,
 // or "" when it may. A set that did not load completely, a document tied to no workspace, and —
 // unless allowMassPrune (--allow-mass-prune) — removing more than half of the workspaces, or all of
 // them, refuse it. plan calls it to say what the sync would refuse.
 func PruneRefusal(set *workspaces.Set, gone []string, total int, allowMassPrune bool) string {
-	_, anonymous := declaredKeys(set)
+	_, anonymous := set.Declared()
 	return pruneRefusal(set, anonymous, gone, total, allowMassPrune)
 }
 
@@ -279,9 +255,6 @@ func pruneRefusal(set *workspaces.Set, anonymous bool, gone []string, total int,
 	return ""
 }
 
-// isKindKey tells a companion's or a foreign object's problem key ("Kind/ns/name") from a
-// workspace key ("ns/name").
-func isKindKey(k string) bool { return strings.Count(k, "/") >= 2 }
 
 func refOf(o *unstructured.Unstructured) apply.ObjectRef {
 	return apply.ObjectRef{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
@@ -325,7 +298,7 @@ func revision(hash, path string) string { return hash + "\x00" + path }
 // changes one workspace in a fleet. Those objects name the commit they were rendered at, not this
 // one. That is the design of the source-commit annotation: it is volatile, apply neither hashes
 // nor compares it, so the live value goes on naming the commit that last changed the workspace.
-func (r *Reconciler) renderAll(valid []*workspaces.Workspace, companions map[string]*workspaces.Companion, commit string, res *Result) []apply.Workspace {
+func (r *Reconciler) renderAll(valid []*workspaces.Workspace, set *workspaces.Set, commit string, res *Result) []apply.Workspace {
 	type outcome struct {
 		rendered
 		fresh bool
@@ -337,7 +310,7 @@ func (r *Reconciler) renderAll(valid []*workspaces.Workspace, companions map[str
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, ws := range valid {
 		g.Go(func() error {
-			comps := companionsOf(ws, companions)
+			comps := set.CompanionsOf(ws)
 			if old, ok := prev[ws.Key()]; ok {
 				// An error here is the render's: Objects below reports it.
 				if hash, err := r.renderer.Hash(ws, comps); err == nil && revision(hash, ws.Source.Path) == old.revision {

@@ -73,6 +73,7 @@ func Check(s *Set, cat *presets.Catalog, opts CheckOptions) {
 	}
 	checkNamespaces(s, opts.Namespaces)
 	s.Problems.Sort()
+	s.companionIndex = indexCompanions(s.Companions)
 }
 
 func companionProblem(c *Companion, sev Severity, field, format string, args ...any) Problem {
@@ -160,11 +161,12 @@ func references(ws *Workspace) []reference {
 }
 
 // CompanionsOf are the set's companions that ws references (References), in reference order: what
-// render is given with it. After Check, they include Kaito's default tuning config.
+// render is given with it. After Check, they include Kaito's default tuning config. It is safe for
+// concurrent use once Check has run.
 func (s *Set) CompanionsOf(ws *Workspace) []*Companion {
-	byKey := make(map[string]*Companion, len(s.Companions))
-	for _, c := range s.Companions {
-		byKey[c.Key()] = c
+	byKey := s.companionIndex
+	if len(byKey) != len(s.Companions) { // before Check, or companions added since
+		byKey = indexCompanions(s.Companions)
 	}
 	var out []*Companion
 	for _, ref := range References(ws) {
@@ -174,6 +176,39 @@ func (s *Set) CompanionsOf(ws *Workspace) []*Companion {
 	}
 	return out
 }
+
+func indexCompanions(cs []*Companion) map[string]*Companion {
+	byKey := make(map[string]*Companion, len(cs))
+	for _, c := range cs {
+		byKey[c.Key()] = c
+	}
+	return byKey
+}
+
+// Declared are the workspaces Git still declares, by key, valid or not: those decoded, and those
+// named only by an error (a document that did not decode, an unsupported apiVersion). anonymous
+// reports an error in a document that could not be tied to any workspace: it could declare any
+// of them. Prune decisions (the sync's and plan's) start here.
+func (s *Set) Declared() (declared map[string]bool, anonymous bool) {
+	declared = make(map[string]bool, len(s.Workspaces))
+	for _, ws := range s.Workspaces {
+		declared[ws.Key()] = true
+	}
+	for _, p := range s.Problems {
+		switch {
+		case p.Severity != Error:
+		case p.Workspace == "":
+			anonymous = true
+		case IsWorkspaceKey(p.Workspace):
+			declared[p.Workspace] = true
+		}
+	}
+	return declared, anonymous
+}
+
+// IsWorkspaceKey tells a workspace's key ("namespace/name") from a companion's or another
+// object's problem key ("Kind/namespace/name").
+func IsWorkspaceKey(k string) bool { return strings.Count(k, "/") == 1 }
 
 // References lists the companions a workspace uses, as "Kind/namespace/name".
 func References(ws *Workspace) []string {

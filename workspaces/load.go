@@ -92,6 +92,8 @@ type Set struct {
 	Broken []string
 
 	incompleteListing bool // stopped at Options.MaxFiles
+	// companionIndex is Companions by key, built by Check for CompanionsOf.
+	companionIndex map[string]*Companion
 }
 
 // Complete reports whether every file was read and parsed to the end. Only a complete set may be

@@ -245,15 +245,7 @@ func Compute(base, head source.Snapshot, cat *presets.Catalog, opts Options) (*P
 	}
 	// A workspace named only by a head problem (a document that did not decode) is still declared:
 	// it is invalid, not removed.
-	declared := map[string]bool{}
-	for key := range h.byKey {
-		declared[key] = true
-	}
-	for _, pr := range h.set.Problems {
-		if pr.Severity == workspaces.Error && pr.Workspace != "" && strings.Count(pr.Workspace, "/") == 1 {
-			declared[pr.Workspace] = true
-		}
-	}
+	declared, _ := h.set.Declared()
 	// Nor is one whose file no longer parses: what that file declares is unknown.
 	broken := map[string]bool{}
 	for _, f := range h.set.Broken {
