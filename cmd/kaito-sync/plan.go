@@ -66,11 +66,7 @@ usage errors).`,
 	fl.IntVar(&f.maxChars, "max-chars", plan.MaxMarkdown, "most characters of -o markdown (a GitHub comment holds 65536)")
 	fl.BoolVar(&f.allowSecrets, "allow-secrets", false, "accept plain-text Secrets in the repository")
 	fl.StringVar(&f.defaultNamespace, "default-namespace", "default", "namespace of workspaces that name none")
-	fl.StringVar(&f.auth.Username, "git-username", "", "user for HTTPS Git (default \"git\" with a token)")
-	fl.StringVar(&f.auth.PasswordFile, "git-password-file", "", "file holding the HTTPS password or token")
-	fl.StringVar(&f.auth.TokenEnv, "git-token-env", "", "environment variable holding the HTTPS token")
-	fl.StringVar(&f.auth.SSHKeyFile, "ssh-key-file", "", "private key for SSH Git URLs")
-	fl.StringVar(&f.auth.KnownHostsFile, "ssh-known-hosts", "", "known_hosts file for SSH Git URLs")
+	addGitAuthFlags(fl, &f.auth)
 	fl.BoolVar(&f.live, "live", false, "also dry-run head against the cluster of --kubeconfig and show drift (changes nothing)")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for --live (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
 	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context for --live (default: its current context)")
@@ -86,9 +82,6 @@ func runPlan(ctx context.Context, out io.Writer, f planFlags) error {
 		return usageErrorf("--base and --head are required")
 	case f.output != "markdown" && f.output != "text" && f.output != "json":
 		return usageErrorf("unknown output format %q: use markdown, text or json", f.output)
-	}
-	if ctx == nil {
-		ctx = context.Background()
 	}
 	fail := func(err error) error { return &exitError{code: exitUsage, err: err} }
 	src, err := resolveRepo(f.repo)

@@ -158,9 +158,6 @@ workspace prints its last row once more, as kubectl does) until interrupted.`,
 				name = args[0]
 			}
 			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
 			if f.watch {
 				var stop context.CancelFunc
 				ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -178,11 +175,7 @@ workspace prints its last row once more, as kubectl does) until interrupted.`,
 	fl.BoolVar(&f.noHeaders, "no-headers", false, "print no header line and no summary below the table")
 	fl.BoolVarP(&f.watch, "watch", "w", false, "after the statuses, print the workspaces that change until interrupted")
 	fl.DurationVar(&f.interval, "interval", 10*time.Second, "how often --watch reads the status branch")
-	fl.StringVar(&f.auth.Username, "git-username", "", "user for HTTPS Git (default \"git\" with a token)")
-	fl.StringVar(&f.auth.PasswordFile, "git-password-file", "", "file holding the HTTPS password or token")
-	fl.StringVar(&f.auth.TokenEnv, "git-token-env", "", "environment variable holding the HTTPS token")
-	fl.StringVar(&f.auth.SSHKeyFile, "ssh-key-file", "", "private key for SSH Git URLs")
-	fl.StringVar(&f.auth.KnownHostsFile, "ssh-known-hosts", "", "known_hosts file for SSH Git URLs")
+	addGitAuthFlags(fl, &f.auth)
 	completeValues(cmd, "output", statusOutputs...)
 	return cmd
 }

@@ -102,11 +102,7 @@ With --once it syncs and exits:
 	fl.BoolVar(&f.allowSecrets, "allow-secrets", false, "accept plain-text Secrets in the repository")
 	fl.StringSliceVar(&f.namespaces, "namespaces", nil, "the only namespaces objects may be applied to (default: all but kube-system, kube-public, kube-node-lease)")
 	fl.StringVar(&f.defaultNamespace, "default-namespace", "default", "namespace of workspaces that name none")
-	fl.StringVar(&f.auth.Username, "git-username", "", "user for HTTPS Git (default \"git\" with a token)")
-	fl.StringVar(&f.auth.PasswordFile, "git-password-file", "", "file holding the HTTPS password or token")
-	fl.StringVar(&f.auth.TokenEnv, "git-token-env", "", "environment variable holding the HTTPS token")
-	fl.StringVar(&f.auth.SSHKeyFile, "ssh-key-file", "", "private key for SSH Git URLs")
-	fl.StringVar(&f.auth.KnownHostsFile, "ssh-known-hosts", "", "known_hosts file for SSH Git URLs")
+	addGitAuthFlags(fl, &f.auth)
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log unchanged objects and debug details")
 	fl.StringVar(&f.webhookAddr, "webhook-addr", "", "listen address for push webhooks (POST /hook), e.g. :9292")
 	fl.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the webhook secret (GitHub HMAC, GitLab token or bearer token)")
@@ -122,9 +118,6 @@ With --once it syncs and exits:
 func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	if err := f.check(); err != nil {
 		return err
-	}
-	if ctx == nil {
-		ctx = context.Background()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -48,7 +48,8 @@ func send(out chan<- Trigger, t Trigger) {
 	}
 }
 
-// Merge fans several trigger streams into one; it closes when ctx ends.
+// Merge fans several trigger streams into one. The merged channel is never closed (its readers
+// stop on ctx, as RunUntil does); the goroutines feeding it end when ctx ends or their input closes.
 func Merge(ctx context.Context, ins ...<-chan Trigger) <-chan Trigger {
 	out := make(chan Trigger, 1)
 	for _, in := range ins {
