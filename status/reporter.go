@@ -210,7 +210,7 @@ func (r *Reporter) publish(ctx context.Context) error {
 		return err
 	}
 	if committed {
-		r.log.Info("status branch updated", "source", res.Commit, "workspaces", len(rep.Workspaces))
+		r.log.Info("statuses published", "source", res.Commit, "workspaces", len(rep.Workspaces))
 	}
 	r.mu.Lock()
 	r.published = rep

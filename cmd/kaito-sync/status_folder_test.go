@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/kaito-sync/kaito-sync/presets"
+	"github.com/kaito-sync/kaito-sync/status"
+	"github.com/kaito-sync/kaito-sync/status/branch"
 	ksync "github.com/kaito-sync/kaito-sync/sync"
 	"github.com/kaito-sync/kaito-sync/workspaces"
 )
@@ -30,11 +33,22 @@ func TestFolderStatusCarriesOverBetweenRuns(t *testing.T) {
 		workspaces.Check(set, presets.Default(), workspaces.CheckOptions{})
 		return &ksync.Result{Commit: commit, Set: set, PruneBlocked: blocked, PruneKept: kept}
 	}
-	is.NoErr((&folderStatus{dir: dir}).write(result("c1", map[string]string{"phi.yaml": planWorkspace}, "")))
+	// Each run is a process of its own: a new reporter on the same folder.
+	publish := func(res *ksync.Result) {
+		rep := status.NewReporter(status.ReporterOptions{Writer: &branch.Folder{Dir: filepath.Join(dir, "status")}})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- rep.Run(ctx) }()
+		rep.Observe(res)
+		is.NoErr(rep.Flush(ctx))
+		cancel()
+		is.NoErr(<-done)
+	}
+	publish(result("c1", map[string]string{"phi.yaml": planWorkspace}, ""))
 
 	broken := "apiVersion: kaito.sh/v1alpha1\nkind: Workspace\nmetadata: {name: [unclosed\n"
-	is.NoErr((&folderStatus{dir: dir}).write(result("c2", map[string]string{"phi.yaml": broken},
-		"files did not load completely (phi.yaml)", "default/workspace-phi-3-mini")))
+	publish(result("c2", map[string]string{"phi.yaml": broken},
+		"files did not load completely (phi.yaml)", "default/workspace-phi-3-mini"))
 	readme, err := os.ReadFile(filepath.Join(dir, "status", "README.md"))
 	is.NoErr(err)
 	s := string(readme)

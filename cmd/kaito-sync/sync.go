@@ -25,6 +25,7 @@ import (
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/provision"
 	"github.com/kaito-sync/kaito-sync/status"
+	"github.com/kaito-sync/kaito-sync/status/branch"
 	ksync "github.com/kaito-sync/kaito-sync/sync"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
 	"github.com/kaito-sync/kaito-sync/sync/metrics"
@@ -197,15 +198,12 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		return usageErrorf("--status-branch and --hydrate-branch must differ")
 	}
 	var rep *status.Reporter
-	if f.target != "dir" || (f.status != nil && f.status.repo != "") { // a folder target gets its statuses beside the manifests
-		onPublish := func(r *status.Report, _ bool, _ error) { m.ObserveStates(r.Counts(), status.States) }
-		if rep, err = f.status.reporter(f.repo, f.branch, f.auth, statusCfg, log, onPublish); err != nil {
-			return err
-		}
-	}
-	var folder *folderStatus
-	if f.target == "dir" && f.status != nil && f.status.enabled {
-		folder = &folderStatus{dir: f.out}
+	onPublish := func(r *status.Report, _ bool, _ error) { m.ObserveStates(r.Counts(), status.States) }
+	if f.target == "dir" && f.status != nil && f.status.enabled && f.status.repo == "" {
+		// A folder target gets its statuses beside the manifests, through the same reporter.
+		rep = status.NewReporter(status.ReporterOptions{Writer: &branch.Folder{Dir: filepath.Join(f.out, "status")}, Logger: log, OnPublish: onPublish})
+	} else if rep, err = f.status.reporter(f.repo, f.branch, f.auth, statusCfg, log, onPublish); err != nil {
+		return err
 	}
 	renderOpts, err := f.renderOptions(ctx, cfg, log)
 	if err != nil {
@@ -219,7 +217,7 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		Provisioner:    prov,
 		Render:         renderOpts,
 	})
-	run := syncRun{flags: f, r: r, rep: rep, folder: folder, metrics: m, log: log}
+	run := syncRun{flags: f, r: r, rep: rep, metrics: m, log: log}
 	if f.once {
 		return run.once(ctx, stop, stopManager, out, errOut)
 	}
@@ -290,15 +288,13 @@ type syncRun struct {
 	flags   syncFlags
 	r       *ksync.Reconciler
 	rep     *status.Reporter
-	folder  *folderStatus
 	metrics *metrics.Metrics
 	log     *slog.Logger
 }
 
-func (s syncRun) publish(res *ksync.Result, err error) error {
+func (s syncRun) publish(res *ksync.Result, err error) {
 	s.metrics.ObserveSync(res, err)
 	s.rep.Observe(res)
-	return s.folder.write(res)
 }
 
 // once syncs, publishes the statuses and returns the exit status (see the sync command's help).
@@ -320,11 +316,10 @@ func (s syncRun) once(ctx context.Context, stop, stopManager func(), out, errOut
 		debug.FreeOSMemory()
 	}
 	reporterDone := startReporter(ctx, s.rep, s.log)
-	statusErr := s.publish(res, err)
-	if statusErr != nil {
-		statusErr = fmt.Errorf("status folder: %w", statusErr)
-	} else if ferr := s.rep.Flush(ctx); ferr != nil {
-		statusErr = fmt.Errorf("status branch: %w", ferr)
+	s.publish(res, err)
+	var statusErr error
+	if ferr := s.rep.Flush(ctx); ferr != nil {
+		statusErr = fmt.Errorf("statuses: %w", ferr)
 	}
 	if statusErr != nil {
 		s.log.Error("statuses not written", "err", statusErr)
@@ -374,9 +369,7 @@ func (s syncRun) daemon(ctx context.Context, src source.Source, manager *apply.M
 		}
 		s.r.RunUntil(hard, ctx.Done(), triggers, func(res *ksync.Result, err error) {
 			logResult(log, res, err)
-			if err := s.publish(res, err); err != nil {
-				log.Error("status folder", "err", err)
-			}
+			s.publish(res, err)
 		})
 		// The last statuses go out whole before the Lease is released.
 		if hard.Err() == nil {

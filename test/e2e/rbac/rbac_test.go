@@ -149,7 +149,7 @@ func TestDeploymentWithDeployedRights(t *testing.T) {
 	metrics, _ := io.ReadAll(httpGet(t, base+"/metrics").Body)
 	is.True(strings.Contains(string(metrics), "kaito_sync_leader 1"))
 
-	p.waitOutput(time.Minute, `"msg":"status branch updated"`)
+	p.waitOutput(time.Minute, `"msg":"statuses published"`)
 	checkStatusBranch(t, f)
 
 	// Drift: someone scales a StatefulSet kaito-sync owns; the watch sees it and repair puts it back.
