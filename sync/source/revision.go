@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"path"
 	"strings"
 
 	git "github.com/go-git/go-git/v5"
@@ -56,22 +54,9 @@ func Revision(repo *git.Repository, rev, dir string) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("revision %q: %w", rev, err)
 	}
-	tree, err := commit.Tree()
+	snap, err := snapshotOf(commit, dir, "")
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("revision %q: %w", rev, err)
 	}
-	p := strings.Trim(path.Clean("/"+dir), "/")
-	var fsys fs.FS = NewTreeFS(tree, commit.Committer.When)
-	if p != "" {
-		if fsys, err = fs.Sub(fsys, p); err != nil {
-			return Snapshot{}, fmt.Errorf("path %q: not a folder at %s (%s)", dir, rev, ShortCommit(commit.Hash.String()))
-		}
-	}
-	return Snapshot{
-		Commit:  commit.Hash.String(),
-		Time:    commit.Committer.When,
-		Message: strings.TrimSpace(commit.Message),
-		Tree:    fsys,
-		Path:    p,
-	}, nil
+	return snap, nil
 }
