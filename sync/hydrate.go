@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kaito-sync/kaito-sync/sync/apply"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 	"github.com/kaito-sync/kaito-sync/sync/source"
 	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
 )
@@ -33,6 +34,8 @@ type Files struct {
 	FS billy.Filesystem
 	// DryRun reports what would be written and removed, and writes and removes nothing.
 	DryRun bool
+	// edit, when set, records every file written and removed, for a Git target to commit.
+	edit *gitbranch.Edit
 }
 
 // NewFolder is a Files target on a local folder. A dry run does not even create the folder.
@@ -177,7 +180,25 @@ func (f *Files) write(name string, o *unstructured.Unstructured) (apply.Action, 
 		w.Close()
 		return "", err
 	}
-	return action, w.Close()
+	if err := w.Close(); err != nil {
+		return "", err
+	}
+	if f.edit != nil {
+		f.edit.Files[name] = data
+	}
+	return action, nil
+}
+
+// remove removes a file (one already gone is no error) and records it.
+func (f *Files) remove(name string) error {
+	if err := f.FS.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if f.edit != nil {
+		delete(f.edit.Files, name)
+		f.edit.Remove = append(f.edit.Remove, name)
+	}
+	return nil
 }
 
 func readFile(fsys billy.Filesystem, name string) ([]byte, error) {
@@ -210,7 +231,7 @@ func (f *Files) Delete(_ context.Context, wsKey string, refs []apply.ObjectRef) 
 			cs.Add(c)
 			continue
 		}
-		if err := f.FS.Remove(objectFile(wsKey, ref)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := f.remove(objectFile(wsKey, ref)); err != nil {
 			c.Action, c.Err = apply.Failed, fmt.Errorf("%s delete failed: %w", ref, err)
 		}
 		cs.Add(c)
@@ -225,7 +246,7 @@ func (f *Files) Delete(_ context.Context, wsKey string, refs []apply.ObjectRef) 
 		_ = f.FS.Remove(dir)
 		nsDir := path.Dir(dir)
 		if entries, err := f.FS.ReadDir(nsDir); err == nil && !slices.ContainsFunc(entries, fs.FileInfo.IsDir) {
-			_ = f.FS.Remove(namespaceFile(path.Base(nsDir)))
+			_ = f.remove(namespaceFile(path.Base(nsDir)))
 			_ = f.FS.Remove(nsDir)
 		}
 	}

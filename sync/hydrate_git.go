@@ -2,24 +2,23 @@ package sync
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
+	"io"
 
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/memfs"
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/kaito-sync/kaito-sync/sync/apply"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 	"github.com/kaito-sync/kaito-sync/sync/source"
 )
 
 // GitBranch is a hydrate target on a branch of a Git repository: rendered manifests are committed
 // there, one commit per source commit that changed them, naming it, and none when nothing changed.
+// It publishes as the status branch does (gitbranch): when someone else pushed to the branch in
+// the meantime, the sync's writes and removals are committed again on top of their commit.
 type GitBranch struct {
 	URL    string
 	Branch string
@@ -30,80 +29,78 @@ type GitBranch struct {
 	DryRun bool
 
 	files *Files
-	repo  *git.Repository
+	edit  gitbranch.Edit
 }
 
-// Begin clones the branch fresh (or starts it empty), so the sync writes on top of what the
-// remote holds now, whoever else pushed.
+func (g *GitBranch) branch() *gitbranch.Branch {
+	return &gitbranch.Branch{URL: g.URL, Name: g.Branch, Auth: g.Auth, Author: g.Author}
+}
+
+// Begin reads the branch's tip (or starts it empty), so the sync compares with what the remote
+// holds now, whoever else pushed.
 func (g *GitBranch) Begin(ctx context.Context, _ source.Snapshot) error {
-	fs := memfs.New()
-	repo, err := git.CloneContext(ctx, memory.NewStorage(), fs, &git.CloneOptions{
-		URL: g.URL, Auth: g.Auth, ReferenceName: plumbing.NewBranchReferenceName(g.Branch),
-		SingleBranch: true, Depth: 1, Tags: git.NoTags,
-	})
+	repo, tip, err := g.branch().Checkout(ctx)
 	if err != nil {
-		if !isMissingBranch(err) {
-			return fmt.Errorf("clone %s branch %s: %w", source.RedactURL(g.URL), g.Branch, err)
-		}
-		// The branch does not exist yet: start it as an orphan with no history.
-		repo, err = git.InitWithOptions(memory.NewStorage(), fs, git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(g.Branch)})
+		return fmt.Errorf("branch %s of %s: %w", g.Branch, source.RedactURL(g.URL), err)
+	}
+	fs := memfs.New()
+	if !tip.IsZero() {
+		c, err := repo.CommitObject(tip)
 		if err != nil {
 			return err
 		}
-		if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{g.URL}}); err != nil {
-			return err
+		if err := copyTree(c, fs); err != nil {
+			return fmt.Errorf("branch %s: %w", g.Branch, err)
 		}
 	}
-	g.repo, g.files = repo, &Files{FS: fs, DryRun: g.DryRun}
+	g.edit = gitbranch.Edit{Files: map[string][]byte{}}
+	g.files = &Files{FS: fs, DryRun: g.DryRun, edit: &g.edit}
 	return nil
 }
 
-func isMissingBranch(err error) bool {
-	var nf git.NoMatchingRefSpecError
-	return errors.As(err, &nf) || errors.Is(err, plumbing.ErrReferenceNotFound) || errors.Is(err, transport.ErrEmptyRemoteRepository)
+// copyTree writes the files of the commit's rendered/ folder into fs: what the sync compares with
+// and prunes from. Other files of the branch are never read, and kept as they are.
+func copyTree(c *object.Commit, fs billy.Filesystem) error {
+	tree, err := c.Tree()
+	if err != nil {
+		return err
+	}
+	sub, err := tree.Tree(RenderedDir)
+	if err != nil {
+		return nil // no rendered/ yet
+	}
+	return sub.Files().ForEach(func(f *object.File) error {
+		r, err := f.Reader()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		w, err := fs.Create(RenderedDir + "/" + f.Name)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(w, r); err != nil {
+			w.Close()
+			return err
+		}
+		return w.Close()
+	})
 }
 
-func (g *GitBranch) target() *Files { return g.files }
-
-// Finish commits and pushes when the files changed.
+// Finish commits and pushes what the sync wrote and removed, if anything.
 func (g *GitBranch) Finish(ctx context.Context, snap source.Snapshot) error {
-	if g.DryRun {
+	if g.DryRun || g.edit.Empty() {
 		return nil
 	}
-	wt, err := g.repo.Worktree()
-	if err != nil {
-		return err
-	}
-	if err := wt.AddWithOptions(&git.AddOptions{All: true}); err != nil {
-		return err
-	}
-	status, err := wt.Status()
-	if err != nil {
-		return err
-	}
-	if status.IsClean() {
-		return nil
-	}
-	author := g.Author
-	if author.Name == "" {
-		author = object.Signature{Name: "kaito-sync", Email: "kaito-sync@users.noreply.local"}
-	}
-	author.When = time.Now()
 	msg := fmt.Sprintf("kaito-sync: render %s\n\nRendered from commit %s", source.ShortCommit(snap.Commit), snap.Commit)
 	if snap.Message != "" {
 		msg += fmt.Sprintf(" (%q)", firstLine(snap.Message))
 	}
 	msg += ".\n"
-	if _, err := wt.Commit(msg, &git.CommitOptions{Author: &author, AllowEmptyCommits: false}); err != nil {
-		return err
-	}
-	ref := plumbing.NewBranchReferenceName(g.Branch)
-	err = g.repo.PushContext(ctx, &git.PushOptions{
-		RemoteName: "origin", Auth: g.Auth,
-		RefSpecs: []config.RefSpec{config.RefSpec(ref + ":" + ref)},
-	})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return fmt.Errorf("push %s branch %s: %w", source.RedactURL(g.URL), g.Branch, err)
+	edit := g.edit
+	_, err := g.branch().Publish(ctx, func(*object.Commit) (gitbranch.Edit, string, error) { return edit, msg, nil })
+	if err != nil {
+		return fmt.Errorf("branch %s of %s: %w", g.Branch, source.RedactURL(g.URL), err)
 	}
 	return nil
 }
@@ -118,13 +115,13 @@ func firstLine(s string) string {
 }
 
 func (g *GitBranch) Inventory(ctx context.Context) (map[string][]apply.ObjectRef, error) {
-	return g.target().Inventory(ctx)
+	return g.files.Inventory(ctx)
 }
 
 func (g *GitBranch) Apply(ctx context.Context, wss []apply.Workspace) apply.ChangeSet {
-	return g.target().Apply(ctx, wss)
+	return g.files.Apply(ctx, wss)
 }
 
 func (g *GitBranch) Delete(ctx context.Context, wsKey string, refs []apply.ObjectRef) apply.ChangeSet {
-	return g.target().Delete(ctx, wsKey, refs)
+	return g.files.Delete(ctx, wsKey, refs)
 }

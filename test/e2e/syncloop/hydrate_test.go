@@ -94,3 +94,44 @@ func commitMessage(t *testing.T, srv *gitserver.Server, hash string) string {
 	}
 	return c.Message
 }
+
+// racingTarget pushes someone else's commit to the hydrate branch after the sync read it and
+// before it commits: the moment a second writer (a person, another tool) would collide.
+type racingTarget struct {
+	*ksync.GitBranch
+	race func()
+}
+
+func (r racingTarget) Finish(ctx context.Context, snap source.Snapshot) error {
+	r.race()
+	return r.GitBranch.Finish(ctx, snap)
+}
+
+// Someone else pushing to the hydrate branch while a sync renders does not fail the sync: its
+// files are committed on top of their commit, which is kept (it used to fail the push).
+func TestHydrateBranchSurvivesACompetingPush(t *testing.T) {
+	is := is.New(t)
+	srv := gitserver.New(t, gitserver.Options{})
+	_, err := srv.CreateRepo("fleet")
+	is.NoErr(err)
+	url := srv.RepoURL("fleet")
+	_, err = srv.Commit("fleet", "main", map[string]string{"workspaces/a.yaml": strings.ReplaceAll(phi3, "NAMESPACE", "team-a")}, "one")
+	is.NoErr(err)
+	_, err = srv.Commit("fleet", "rendered", map[string]string{"NOTES.md": "ours\n"}, "a note on the branch")
+	is.NoErr(err)
+	target := racingTarget{GitBranch: &ksync.GitBranch{URL: url, Branch: "rendered", Auth: srv.Auth()}, race: func() {
+		if _, err := srv.Commit("fleet", "rendered", map[string]string{"NOTES.md": "theirs\n"}, "someone else"); err != nil {
+			t.Error(err)
+		}
+	}}
+	rec := ksync.NewReconciler(source.NewGit(source.GitOptions{URL: url, Path: "workspaces", Auth: srv.Auth()}), target,
+		presets.Default(), ksync.Options{Logger: slog.New(slog.DiscardHandler)})
+	res, err := rec.SyncOnce(context.Background())
+	is.NoErr(err)
+	is.True(!res.Failed())
+	files, _, err := srv.ReadBranch("fleet", "rendered")
+	is.NoErr(err)
+	is.Equal(files["NOTES.md"], "theirs\n") // their commit is kept
+	is.True(files["rendered/team-a/phi-3/StatefulSet.phi-3.yaml"] != "")
+	is.True(files["rendered/team-a/namespace.yaml"] != "")
+}

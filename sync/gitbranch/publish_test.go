@@ -1,0 +1,77 @@
+package gitbranch
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/matryer/is"
+
+	"github.com/kaito-sync/kaito-sync/test/e2e/gitserver"
+)
+
+// A branch is started with no history, an edit that changes nothing commits nothing, and a push
+// refused because someone else pushed first is rebuilt on their commit, which is kept.
+func TestPublish(t *testing.T) {
+	ctx := context.Background()
+	srv := gitserver.New(t, gitserver.Options{})
+	if _, err := srv.CreateRepo("fleet"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Commit("fleet", "main", map[string]string{"a.yaml": "source\n"}, "source"); err != nil {
+		t.Fatal(err)
+	}
+	b := &Branch{URL: srv.RepoURL("fleet"), Name: "out", Auth: srv.Auth()}
+	write := func(files map[string]string, remove ...string) Change {
+		return func(*object.Commit) (Edit, string, error) {
+			e := Edit{Files: map[string][]byte{}, Remove: remove}
+			for k, v := range files {
+				e.Files[k] = []byte(v)
+			}
+			return e, "test commit\n", nil
+		}
+	}
+
+	is := is.New(t)
+	committed, err := b.Publish(ctx, write(map[string]string{"x/a.yaml": "a\n", "x/b.yaml": "b\n"}))
+	is.NoErr(err)
+	is.True(committed)
+	files, first, err := srv.ReadBranch("fleet", "out")
+	is.NoErr(err)
+	is.Equal(files, map[string]string{"x/a.yaml": "a\n", "x/b.yaml": "b\n"})
+
+	committed, err = b.Publish(ctx, write(map[string]string{"x/a.yaml": "a\n"}))
+	is.NoErr(err)
+	is.True(!committed) // nothing changed
+	_, head, _ := srv.ReadBranch("fleet", "out")
+	is.Equal(head, first)
+
+	theirs := 0
+	b.BeforePush = func(attempt int) {
+		if attempt == 1 { // someone else pushes between our clone and our push
+			theirs++
+			if _, err := srv.Commit("fleet", "out", map[string]string{"theirs.md": fmt.Sprint(theirs)}, "theirs"); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	committed, err = b.Publish(ctx, write(map[string]string{"x/c.yaml": "c\n"}, "x/b.yaml"))
+	is.NoErr(err)
+	is.True(committed)
+	is.Equal(b.Retries(), int64(1))
+	files, _, err = srv.ReadBranch("fleet", "out")
+	is.NoErr(err)
+	is.Equal(files, map[string]string{"x/a.yaml": "a\n", "x/c.yaml": "c\n", "theirs.md": "1"}) // theirs kept
+}
+
+func TestPublishRefusesPathsOutsideTheTree(t *testing.T) {
+	for _, name := range []string{"../x", "/etc/passwd", ".git/config", "a/../../b", "a/.GIT/x", "."} {
+		t.Run(name, func(t *testing.T) {
+			is := is.New(t)
+			is.True(!InTree(name))
+		})
+	}
+	is := is.New(t)
+	is.True(InTree("rendered/ns/a/Service.a.yaml"))
+}
