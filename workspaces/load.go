@@ -39,6 +39,10 @@ type Options struct {
 	// PathPrefix is where the loaded tree sits in its repository (--path): files are named in
 	// problems and positions as the repository names them.
 	PathPrefix string
+	// DisplayPath, when set, names each file in problems and positions instead of its path in the
+	// tree read (after PathPrefix): the validate command shows files as the user named them, even
+	// inside messages that point at another file (a name declared twice).
+	DisplayPath func(string) string
 	// Cache, when set, replays the decode of files whose bytes did not change since the last load
 	// through it (see FileCache): a loop that loads the same repository again and again parses only
 	// what a push changed. Nil decodes every file.
@@ -192,7 +196,10 @@ func (s *Set) listYAML(fsys fs.FS, roots []string, opts Options) ([]string, erro
 // repoPath names a file as the repository does (see Options.PathPrefix).
 func repoPath(name string, opts Options) string {
 	if opts.PathPrefix != "" && opts.PathPrefix != "." {
-		return path.Join(opts.PathPrefix, name)
+		name = path.Join(opts.PathPrefix, name)
+	}
+	if opts.DisplayPath != nil {
+		return opts.DisplayPath(name)
 	}
 	return name
 }

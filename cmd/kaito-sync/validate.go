@@ -67,13 +67,9 @@ func loadArgs(args []string, opts workspaces.Options) (*workspaces.Set, error) {
 			roots[i] = "."
 		}
 	}
-	set, err := workspaces.LoadPaths(os.DirFS("/"), roots, opts)
-	if err != nil {
-		return nil, err
-	}
-	workspaces.Check(set, presets.Default(), workspaces.CheckOptions{})
-	// Show each path under the argument it was found through, as the user typed it.
-	show := func(p string) string {
+	// Show each path under the argument it was found through, as the user typed it — in messages
+	// that name another file too (a name declared twice), so the names are given at the load.
+	opts.DisplayPath = func(p string) string {
 		for i, r := range roots {
 			if p == r {
 				return args[i]
@@ -87,15 +83,11 @@ func loadArgs(args []string, opts workspaces.Options) (*workspaces.Set, error) {
 		}
 		return p
 	}
-	for i := range set.Problems {
-		set.Problems[i].Path = show(set.Problems[i].Path)
+	set, err := workspaces.LoadPaths(os.DirFS("/"), roots, opts)
+	if err != nil {
+		return nil, err
 	}
-	for _, ws := range set.Workspaces {
-		ws.Source.Path = show(ws.Source.Path)
-	}
-	for i := range set.Broken {
-		set.Broken[i] = show(set.Broken[i])
-	}
+	workspaces.Check(set, presets.Default(), workspaces.CheckOptions{})
 	return set, nil
 }
 
