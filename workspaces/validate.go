@@ -592,3 +592,15 @@ func (v *validator) image(field, s string, data bool, sev Severity) {
 		}
 	}
 }
+
+// CheckDefaultNamespace checks a --default-namespace value: it becomes the namespace of every
+// object that names none, so it must be a namespace name (a DNS label).
+func CheckDefaultNamespace(ns string) error {
+	if ns == "" {
+		return fmt.Errorf("--default-namespace is empty: give a namespace name such as %q", DefaultOptions().DefaultNamespace)
+	}
+	if msg := dnsLabel(ns); msg != "" {
+		return fmt.Errorf("--default-namespace %s (a namespace name is lower-case letters, digits and '-', at most 63)", msg)
+	}
+	return nil
+}

@@ -911,3 +911,27 @@ func TestValidateMatchesCheck(t *testing.T) {
 	is.Equal(got, s.Problems)
 	is.Equal(len(got), 1)
 }
+
+func TestCheckDefaultNamespace(t *testing.T) {
+	tests := []struct{ ns, wantErr string }{
+		{"default", ""},
+		{"team-a", ""},
+		{"", "--default-namespace is empty"},
+		{"Team_A", `--default-namespace "Team_A" is not a valid name`},
+		{"../kube-system", "is not a valid name"},
+		{"a.b", "is not a valid name"},
+		{strings.Repeat("a", 64), "is not a valid name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ns, func(t *testing.T) {
+			is := is.New(t)
+			err := CheckDefaultNamespace(tt.ns)
+			if tt.wantErr == "" {
+				is.NoErr(err)
+				return
+			}
+			is.True(err != nil)
+			is.True(strings.Contains(err.Error(), tt.wantErr))
+		})
+	}
+}
