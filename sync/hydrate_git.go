@@ -32,7 +32,8 @@ type GitBranch struct {
 
 // Begin clones the branch fresh (or starts it empty), so the sync writes on top of what the
 // remote holds now, whoever else pushed.
-func (g *GitBranch) Begin(ctx context.Context, _ source.Snapshot) error {
+func (g *GitBranch) Begin(ctx context.Context, _ source.Snapshot) (err error) {
+	defer func() { err = source.RedactError(err, g.URL) }() // Git errors may quote the URL, credentials and all
 	fs := memfs.New()
 	repo, err := git.CloneContext(ctx, memory.NewStorage(), fs, &git.CloneOptions{
 		URL: g.URL, Auth: g.Auth, ReferenceName: plumbing.NewBranchReferenceName(g.Branch),
@@ -40,7 +41,7 @@ func (g *GitBranch) Begin(ctx context.Context, _ source.Snapshot) error {
 	})
 	if err != nil {
 		if !isMissingBranch(err) {
-			return fmt.Errorf("clone %s branch %s: %w", source.RedactURL(g.URL), g.Branch, err)
+			return source.RedactError(fmt.Errorf("clone %s branch %s: %w", source.RedactURL(g.URL), g.Branch, err), g.URL)
 		}
 		// The branch does not exist yet: start it as an orphan with no history.
 		repo, err = git.InitWithOptions(memory.NewStorage(), fs, git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(g.Branch)})
@@ -63,7 +64,8 @@ func isMissingBranch(err error) bool {
 func (g *GitBranch) target() *Files { return g.files }
 
 // Finish commits and pushes when the files changed.
-func (g *GitBranch) Finish(ctx context.Context, snap source.Snapshot) error {
+func (g *GitBranch) Finish(ctx context.Context, snap source.Snapshot) (err error) {
+	defer func() { err = source.RedactError(err, g.URL) }() // Git errors may quote the URL, credentials and all
 	wt, err := g.repo.Worktree()
 	if err != nil {
 		return err
@@ -97,7 +99,7 @@ func (g *GitBranch) Finish(ctx context.Context, snap source.Snapshot) error {
 		RefSpecs: []config.RefSpec{config.RefSpec(ref + ":" + ref)},
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return fmt.Errorf("push %s branch %s: %w", source.RedactURL(g.URL), g.Branch, err)
+		return source.RedactError(fmt.Errorf("push %s branch %s: %w", source.RedactURL(g.URL), g.Branch, err), g.URL)
 	}
 	return nil
 }

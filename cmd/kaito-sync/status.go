@@ -78,6 +78,14 @@ func (f *statusFlags) reporter(srcRepo, srcBranch string, auth source.AuthOption
 	return status.NewReporter(status.ReporterOptions{Writer: w, Config: cfg, Root: f.root, Logger: log, OnPublish: onPublish}), nil
 }
 
+// repoURL is --status-repo, "" when not set (or f is nil).
+func (f *statusFlags) repoURL() string {
+	if f == nil {
+		return ""
+	}
+	return f.repo
+}
+
 func isGitURL(s string) bool { return strings.Contains(s, "://") || strings.Contains(s, "@") }
 
 // hostLink links to files on the web page of a repository given by its Git URL (https or
@@ -91,7 +99,8 @@ func hostLink(repo string) branch.LinkFunc {
 	if err != nil || u.Host == "" {
 		return nil
 	}
-	u.User, u.Scheme = nil, "https"
+	// No credentials in a link: neither user information nor a query (?private_token=…).
+	u.User, u.Scheme, u.RawQuery, u.ForceQuery, u.Fragment = nil, "https", "", false, ""
 	u.Host = u.Hostname()
 	base := strings.TrimSuffix(strings.TrimSuffix(u.String(), "/"), ".git")
 	blob := "/blob/"
@@ -129,6 +138,7 @@ NAME is a workspace name or namespace/name.`,
 			if len(args) == 1 {
 				name = args[0]
 			}
+			warnURLCredentials(cmd.ErrOrStderr(), f.repo)
 			return runStatus(cmd.Context(), cmd.OutOrStdout(), f, name)
 		},
 	}

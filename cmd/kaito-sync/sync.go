@@ -109,6 +109,9 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	if f.repo == "" {
 		return usageErrorf("--repo is required")
 	}
+	if err := checkInputFlags(f.path, f.defaultNamespace); err != nil {
+		return err
+	}
 	if f.once && f.daemon.leaderElect {
 		return usageErrorf("--leader-elect is for the long-running sync; drop --once or --leader-elect")
 	}
@@ -122,6 +125,7 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		return err
 	}
 	setMemoryLimit(log)
+	logURLCredentials(log, f.repo, f.status.repoURL())
 	m := metrics.New()
 	// Probes and metrics come up first: /healthz answers while the caches list, and a process
 	// stuck there is visible (readyz false) rather than silent.
@@ -389,7 +393,7 @@ func buildSource(f syncFlags) (source.Source, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return source.NewGit(source.GitOptions{URL: f.repo, Branch: f.branch, Path: f.path, Auth: auth, KeyRing: keyRing}), source.RedactURL(f.repo), nil
+	return source.NewGit(source.GitOptions{URL: f.repo, Branch: f.branch, Path: f.path, Auth: auth, KeyRing: keyRing}), source.RootURL(f.repo), nil
 }
 
 // kubeConfig finds cluster access the way kubectl does, then in-cluster.

@@ -114,6 +114,9 @@ type validateSummary struct {
 }
 
 func runValidate(out io.Writer, args []string, f validateFlags) error {
+	if err := checkInputFlags("", f.namespace); err != nil {
+		return err
+	}
 	set, err := loadArgs(args, workspaces.Options{AllowSecrets: f.allowSecrets, DefaultNamespace: f.namespace})
 	if err != nil {
 		return err

@@ -33,7 +33,7 @@ func OpenRepository(ctx context.Context, repo string, auth transport.AuthMethod)
 		Tags:       git.AllTags,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("git %s: %w", RedactURL(repo), err)
+		return nil, RedactError(fmt.Errorf("git %s: %w", RedactURL(repo), err), repo)
 	}
 	return r, nil
 }
