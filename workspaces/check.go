@@ -69,6 +69,7 @@ func Check(s *Set, cat *presets.Catalog, opts CheckOptions) {
 		}
 		slices.Sort(c.Owners)
 	}
+	s.Problems.maskCredentials()
 	s.Problems.Sort()
 }
 

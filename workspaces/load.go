@@ -127,6 +127,7 @@ func LoadPaths(fsys fs.FS, roots []string, opts Options) (*Set, error) {
 		opts.Cache.keepOnly(read)
 	}
 	s.checkDuplicates()
+	s.Problems.maskCredentials()
 	s.Problems.Sort()
 	return s, nil
 }
@@ -382,6 +383,7 @@ func (s *Set) loadDocument(file string, doc *yaml.Node, opts Options) {
 	case h.kind == KindWorkspace:
 		d.errorf(root, "apiVersion", "unsupported apiVersion %q for Workspace: use %s or %s", h.apiVersion, V1Alpha1, V1Beta1)
 	case h.apiVersion == "v1" && companionKinds[h.kind] != nil:
+		d.secret = h.kind == "Secret"
 		if h.kind == "Secret" && !opts.AllowSecrets {
 			d.errorf(root, "kind", "plain-text Secrets do not belong in Git: anyone who can read the repository reads the token. "+
 				"Create it in the cluster (kubectl create secret generic %s --from-literal=HF_TOKEN=...), or use a sealed or "+

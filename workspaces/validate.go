@@ -146,7 +146,26 @@ func dnsSubdomain(s string) string {
 
 // objectName checks a reference to another object (Secret, ConfigMap).
 func (v *validator) objectName(field, name string) {
+	if isSecretNameField(field) {
+		v.value(field, name, secretName(name))
+		return
+	}
 	v.value(field, name, dnsSubdomain(name))
+}
+
+// secretName judges the name of a Secret without quoting it: people paste the token itself where
+// its Secret's name belongs, and the problem goes to logs and the status branch.
+func secretName(s string) string {
+	errs := validation.IsDNS1123Subdomain(s)
+	if len(errs) == 0 {
+		return ""
+	}
+	if LooksLikeCredential(s) {
+		return "this looks like a credential, not the name of a Secret (the value is not shown): create a Secret holding it " +
+			"in the cluster (kubectl create secret generic hf-token --from-literal=HF_TOKEN=...), give its name here, " +
+			"and revoke the token: it is in the repository's history"
+	}
+	return "not a valid Secret name (the value is not shown: it may be a credential): " + strings.Join(errs, "; ")
 }
 
 func (v *validator) metadata() {
