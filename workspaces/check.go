@@ -217,7 +217,7 @@ func checkConfig(c *Companion, key string) Problems {
 	var raw any
 	if err := yaml.Unmarshal([]byte(text), &raw); err != nil {
 		p := companionProblem(c, Error, field, "%s is not valid YAML: %s", key, strings.TrimPrefix(err.Error(), "yaml: "))
-		if line, msg := yamlErrorLine(err); line > 0 {
+		if line, _, msg := yamlErrorPos([]byte(text), err); line > 0 {
 			// Block scalars start on the line after their key.
 			p.Line, p.Col, p.Message = p.Line+line, 1, fmt.Sprintf("%s is not valid YAML: %s", key, msg)
 		}

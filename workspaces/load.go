@@ -259,8 +259,8 @@ func (s *Set) decodeFile(file string, data []byte, opts Options) {
 		}
 		if err != nil {
 			s.Broken = append(s.Broken, file)
-			line, msg := yamlErrorLine(err)
-			s.fileProblem(file, line, "invalid YAML: %s", msg)
+			line, col, msg := yamlErrorPos(data, err)
+			s.Problems = append(s.Problems, Problem{Severity: Error, Path: file, Line: line, Col: max(col, 1), Message: "invalid YAML: " + msg})
 			return
 		}
 		if doc >= opts.MaxDocuments {
