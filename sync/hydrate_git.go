@@ -38,7 +38,8 @@ func (g *GitBranch) branch() *gitbranch.Branch {
 
 // Begin reads the branch's tip (or starts it empty), so the sync compares with what the remote
 // holds now, whoever else pushed.
-func (g *GitBranch) Begin(ctx context.Context, _ source.Snapshot) error {
+func (g *GitBranch) Begin(ctx context.Context, _ source.Snapshot) (err error) {
+	defer func() { err = source.RedactError(err, g.URL) }() // Git errors may quote the URL, credentials and all
 	repo, tip, err := g.branch().Checkout(ctx)
 	if err != nil {
 		return fmt.Errorf("branch %s of %s: %w", g.Branch, source.RedactURL(g.URL), err)
@@ -88,7 +89,8 @@ func copyTree(c *object.Commit, fs billy.Filesystem) error {
 }
 
 // Finish commits and pushes what the sync wrote and removed, if anything.
-func (g *GitBranch) Finish(ctx context.Context, snap source.Snapshot) error {
+func (g *GitBranch) Finish(ctx context.Context, snap source.Snapshot) (err error) {
+	defer func() { err = source.RedactError(err, g.URL) }() // Git errors may quote the URL, credentials and all
 	if g.DryRun || g.edit.Empty() {
 		return nil
 	}
@@ -98,7 +100,7 @@ func (g *GitBranch) Finish(ctx context.Context, snap source.Snapshot) error {
 	}
 	msg += ".\n"
 	edit := g.edit
-	_, err := g.branch().Publish(ctx, func(*object.Commit) (gitbranch.Edit, string, error) { return edit, msg, nil })
+	_, err = g.branch().Publish(ctx, func(*object.Commit) (gitbranch.Edit, string, error) { return edit, msg, nil })
 	if err != nil {
 		return fmt.Errorf("branch %s of %s: %w", g.Branch, source.RedactURL(g.URL), err)
 	}

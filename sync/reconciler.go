@@ -255,7 +255,6 @@ func pruneRefusal(set *workspaces.Set, anonymous bool, gone []string, total int,
 	return ""
 }
 
-
 func refOf(o *unstructured.Unstructured) apply.ObjectRef {
 	return apply.ObjectRef{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
 }

@@ -2,6 +2,7 @@ package workspaces
 
 import (
 	"crypto/sha256"
+	"reflect"
 	"sync"
 )
 
@@ -95,7 +96,8 @@ func (c *FileCache) decodeCached(s *Set, file string, data []byte, opts Options)
 	opts.Cache = nil
 	c.mu.Lock()
 	e := c.entries[file]
-	hit := e != nil && e.sum == sum && e.opts == opts
+	// DeepEqual: a DisplayPath func is never equal, so a load that renames files decodes afresh.
+	hit := e != nil && e.sum == sum && reflect.DeepEqual(e.opts, opts)
 	if hit {
 		c.hits++
 	} else {

@@ -72,6 +72,7 @@ func Check(s *Set, cat *presets.Catalog, opts CheckOptions) {
 		slices.Sort(c.Owners)
 	}
 	checkNamespaces(s, opts.Namespaces)
+	s.Problems.maskCredentials()
 	s.Problems.Sort()
 	s.companionIndex = indexCompanions(s.Companions)
 }
@@ -254,7 +255,7 @@ func checkConfig(c *Companion, key string) Problems {
 	var raw any
 	if err := yaml.Unmarshal([]byte(text), &raw); err != nil {
 		p := companionProblem(c, Error, field, "%s is not valid YAML: %s", key, strings.TrimPrefix(err.Error(), "yaml: "))
-		if line, msg := yamlErrorLine(err); line > 0 {
+		if line, _, msg := yamlErrorPos([]byte(text), err); line > 0 {
 			// Block scalars start on the line after their key.
 			p.Line, p.Col, p.Message = p.Line+line, 1, fmt.Sprintf("%s is not valid YAML: %s", key, msg)
 		}
@@ -270,29 +271,43 @@ func checkConfig(c *Companion, key string) Problems {
 	return nil
 }
 
-// checkDuplicates reports any object declared twice, naming both places: which of the two is meant
-// is unknowable, so both are invalid (and so neither is applied nor pruned).
+// checkDuplicates reports any object declared more than once: one problem at each declaration after
+// the first, naming the first. Which of them is meant is unknowable, so all are invalid (the
+// problems carry the object's key, so neither copy is applied nor pruned).
 func (s *Set) checkDuplicates() {
-	seen := map[string]Pos{}
-	dup := func(key, who string, at Pos) {
-		if first, ok := seen[key]; ok {
-			s.Problems = append(s.Problems,
-				Problem{Severity: Error, Path: at.Path, Line: at.Line, Col: at.Col, Workspace: who, Field: "metadata.name",
-					Message: fmt.Sprintf("%s is declared twice: here and at %s", key, first)},
-				Problem{Severity: Error, Path: first.Path, Line: first.Line, Col: first.Col, Workspace: who, Field: "metadata.name",
-					Message: fmt.Sprintf("%s is declared twice: here and at %s", key, at)})
-			return
+	var keys []string
+	places := map[string][]Pos{}
+	who := map[string]string{}
+	add := func(key, owner string, at Pos) {
+		if places[key] == nil {
+			keys = append(keys, key)
 		}
-		seen[key] = at
+		places[key] = append(places[key], at)
+		who[key] = owner
 	}
 	for _, ws := range s.Workspaces {
 		if ws.Metadata.Name != "" {
-			dup("Workspace "+ws.Key(), ws.Key(), ws.Source)
+			add("Workspace "+ws.Key(), ws.Key(), ws.Source)
 		}
 	}
 	for _, c := range s.Companions {
 		if c.Name != "" {
-			dup(c.Kind+" "+c.Namespace+"/"+c.Name, c.Key(), c.Source)
+			add(c.Kind+" "+c.Namespace+"/"+c.Name, c.Key(), c.Source)
+		}
+	}
+	for _, key := range keys {
+		at := places[key]
+		if len(at) < 2 {
+			continue
+		}
+		times := "twice"
+		if len(at) > 2 {
+			times = fmt.Sprintf("%d times", len(at))
+		}
+		for _, dup := range at[1:] {
+			s.Problems = append(s.Problems, Problem{Severity: Error, Path: dup.Path, Line: dup.Line, Col: dup.Col,
+				Workspace: who[key], Field: "metadata.name",
+				Message: fmt.Sprintf("%s is declared %s: here and first at %s", key, times, at[0])})
 		}
 	}
 }

@@ -333,24 +333,30 @@ func TestCheckDuplicates(t *testing.T) {
 			name:  "same workspace in two files",
 			files: map[string]string{"a.yaml": baseInference, "b.yaml": baseTemplate},
 			want: []problemWant{
-				{sev: Error, path: "a.yaml", field: "metadata.name", line: 1, ws: "default/ws", msg: "Workspace default/ws is declared twice: here and at b.yaml:1:1"},
-				{sev: Error, path: "b.yaml", field: "metadata.name", line: 1, ws: "default/ws", msg: "Workspace default/ws is declared twice: here and at a.yaml:1:1"},
+				{sev: Error, path: "b.yaml", field: "metadata.name", line: 1, ws: "default/ws", msg: "Workspace default/ws is declared twice: here and first at a.yaml:1:1"},
 			},
 		},
 		{
 			name:  "same workspace twice in one file",
 			files: map[string]string{"ws.yaml": baseInference + "---\n" + baseAdapters},
 			want: []problemWant{
-				{sev: Error, field: "metadata.name", line: 1, msg: "declared twice: here and at ws.yaml:14:1"},
-				{sev: Error, field: "metadata.name", line: 14, msg: "declared twice: here and at ws.yaml:1:1"},
+				{sev: Error, field: "metadata.name", line: 14, msg: "declared twice: here and first at ws.yaml:1:1"},
 			},
 		},
 		{
 			name:  "no namespace and the default namespace are the same",
 			files: map[string]string{"a.yaml": baseInference, "b.yaml": other(baseTemplate, "default")},
 			want: []problemWant{
-				{sev: Error, path: "a.yaml", field: "metadata.name", line: 1, ws: "default/ws", msg: "declared twice"},
 				{sev: Error, path: "b.yaml", field: "metadata.name", line: 1, ws: "default/ws", msg: "declared twice"},
+			},
+		},
+		{
+			// One problem per declaration after the first, each naming the first: never a pair twice.
+			name:  "same workspace in three files",
+			files: map[string]string{"a.yaml": baseInference, "b.yaml": baseTemplate, "c.yaml": baseAdapters},
+			want: []problemWant{
+				{sev: Error, path: "b.yaml", field: "metadata.name", line: 1, ws: "default/ws", msg: "Workspace default/ws is declared 3 times: here and first at a.yaml:1:1"},
+				{sev: Error, path: "c.yaml", field: "metadata.name", line: 1, ws: "default/ws", msg: "Workspace default/ws is declared 3 times: here and first at a.yaml:1:1"},
 			},
 		},
 		{
@@ -373,8 +379,7 @@ func TestCheckDuplicates(t *testing.T) {
 			files:      map[string]string{"a.yaml": qwenWithConfig, "b.yaml": strings.SplitAfter(qwenWithConfig, "---\n")[1]},
 			errorsOnly: true,
 			want: []problemWant{
-				{sev: Error, path: "a.yaml", field: "metadata.name", line: 15, ws: "ConfigMap/default/qwen-params", msg: "ConfigMap default/qwen-params is declared twice: here and at b.yaml:1:1"},
-				{sev: Error, path: "b.yaml", field: "metadata.name", line: 1, ws: "ConfigMap/default/qwen-params", msg: "ConfigMap default/qwen-params is declared twice: here and at a.yaml:15:1"},
+				{sev: Error, path: "b.yaml", field: "metadata.name", line: 1, ws: "ConfigMap/default/qwen-params", msg: "ConfigMap default/qwen-params is declared twice: here and first at a.yaml:15:1"},
 			},
 		},
 	}

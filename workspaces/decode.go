@@ -24,6 +24,9 @@ type nodeDecoder struct {
 	budget   int // nodes left to visit, aliases expanded
 	exceeded bool
 
+	// secret: the document is a Secret, whose values are never quoted in a problem.
+	secret bool
+
 	fields       map[string]Pos
 	placeholders map[string]string
 	problems     Problems
@@ -73,6 +76,40 @@ func resolve(n *yaml.Node) *yaml.Node {
 
 func isNull(n *yaml.Node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") || (n.Kind == yaml.DocumentNode && len(n.Content) == 0)
+}
+
+// secretField reports whether field holds a credential or the name of one, whose value a problem
+// must not quote: a Secret's data (anything but its metadata), and the workspace fields naming a
+// Secret, where people paste the token itself.
+func (d *nodeDecoder) secretField(field string) bool {
+	if d.secret {
+		return !strings.HasPrefix(field, "metadata") && field != "apiVersion" && field != "kind" && field != "type"
+	}
+	return isSecretNameField(field)
+}
+
+// isSecretNameField reports whether a workspace field names a Secret (modelAccessSecret,
+// imagePullSecrets, imagePushSecret).
+func isSecretNameField(field string) bool {
+	if i := strings.LastIndexByte(field, '['); i >= 0 && strings.HasSuffix(field, "]") {
+		field = field[:i] // imagePullSecrets[1]
+	}
+	return strings.HasSuffix(field, "modelAccessSecret") || strings.HasSuffix(field, "imagePullSecrets") ||
+		strings.HasSuffix(field, "imagePushSecret")
+}
+
+// describeAt is describe, without the value in a field that may hold a credential.
+func (d *nodeDecoder) describeAt(n *yaml.Node, field string) string {
+	if !d.secretField(field) || n.Kind != yaml.ScalarNode {
+		return describe(n)
+	}
+	switch n.Tag {
+	case "!!str":
+		return "a string (not shown: it may be a credential)"
+	case "!!int", "!!float":
+		return "a number (not shown: it may be a credential)"
+	}
+	return "a value (not shown: it may be a credential)"
 }
 
 // describe names what a node is, for type errors.
@@ -192,7 +229,7 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, field string, depth 
 			err = v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(raw)
 		}
 		if err != nil {
-			d.errorf(n, field, "invalid value %s: %v", describe(n), err)
+			d.errorf(n, field, "invalid value %s: %v", d.describeAt(n, field), err)
 		}
 		return
 	}
@@ -207,7 +244,7 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, field string, depth 
 			return
 		}
 		if n.Kind != yaml.SequenceNode {
-			d.errorf(n, field, "expected a list, got %s", describe(n))
+			d.errorf(n, field, "expected a list, got %s", d.describeAt(n, field))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -236,13 +273,13 @@ func (d *nodeDecoder) decodeViaJSON(n *yaml.Node, v reflect.Value, field string,
 		err = json.Unmarshal(raw, v.Addr().Interface())
 	}
 	if err != nil && !d.exceeded {
-		d.errorf(n, field, "invalid value %s: %v", describe(n), err)
+		d.errorf(n, field, "invalid value %s: %v", d.describeAt(n, field), err)
 	}
 }
 
 func (d *nodeDecoder) decodeStruct(n *yaml.Node, v reflect.Value, field string, depth int) {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, field, "expected a mapping, got %s", describe(n))
+		d.errorf(n, field, "expected a mapping, got %s", d.describeAt(n, field))
 		return
 	}
 	info := structInfoOf(v.Type())
@@ -272,7 +309,7 @@ func (d *nodeDecoder) decodeStruct(n *yaml.Node, v reflect.Value, field string, 
 
 func (d *nodeDecoder) decodeMap(n *yaml.Node, v reflect.Value, field string, depth int) {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, field, "expected a mapping, got %s", describe(n))
+		d.errorf(n, field, "expected a mapping, got %s", d.describeAt(n, field))
 		return
 	}
 	if v.Type().Key().Kind() != reflect.String {
@@ -302,14 +339,18 @@ func (d *nodeDecoder) decodeMap(n *yaml.Node, v reflect.Value, field string, dep
 
 func (d *nodeDecoder) decodeScalar(n *yaml.Node, v reflect.Value, field string) {
 	if n.Kind != yaml.ScalarNode {
-		d.errorf(n, field, "expected a %s, got %s", scalarKindName(v.Kind()), describe(n))
+		d.errorf(n, field, "expected a %s, got %s", scalarKindName(v.Kind()), d.describeAt(n, field))
 		return
 	}
 	switch v.Kind() {
 	case reflect.String:
 		if n.Tag != "!!str" && n.Tag != "!!binary" && n.Tag != "!!timestamp" {
 			// Kubernetes reads YAML as JSON, where 1.0 is a number and not a string: quoting is the fix.
-			d.errorf(n, field, "expected a string, got %s: quote it (\"%s\")", describe(n), n.Value)
+			if d.secretField(field) {
+				d.errorf(n, field, "expected a string, got %s: quote it", d.describeAt(n, field))
+			} else {
+				d.errorf(n, field, "expected a string, got %s: quote it (\"%s\")", describe(n), n.Value)
+			}
 			return
 		}
 		d.notePlaceholder(field, n.Value)
@@ -317,28 +358,28 @@ func (d *nodeDecoder) decodeScalar(n *yaml.Node, v reflect.Value, field string) 
 	case reflect.Bool:
 		var b bool
 		if n.Tag != "!!bool" || n.Decode(&b) != nil {
-			d.errorf(n, field, "expected true or false, got %s", describe(n))
+			d.errorf(n, field, "expected true or false, got %s", d.describeAt(n, field))
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		var i int64
 		if n.Tag != "!!int" || n.Decode(&i) != nil || v.OverflowInt(i) {
-			d.errorf(n, field, "expected a whole number, got %s", describe(n))
+			d.errorf(n, field, "expected a whole number, got %s", d.describeAt(n, field))
 			return
 		}
 		v.SetInt(i)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		var i uint64
 		if n.Tag != "!!int" || n.Decode(&i) != nil || v.OverflowUint(i) {
-			d.errorf(n, field, "expected a non-negative whole number, got %s", describe(n))
+			d.errorf(n, field, "expected a non-negative whole number, got %s", d.describeAt(n, field))
 			return
 		}
 		v.SetUint(i)
 	case reflect.Float32, reflect.Float64:
 		var f float64
 		if (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&f) != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			d.errorf(n, field, "expected a number, got %s", describe(n))
+			d.errorf(n, field, "expected a number, got %s", d.describeAt(n, field))
 			return
 		}
 		v.SetFloat(f)

@@ -39,6 +39,10 @@ type Options struct {
 	// PathPrefix is where the loaded tree sits in its repository (--path): files are named in
 	// problems and positions as the repository names them.
 	PathPrefix string
+	// DisplayPath, when set, names each file in problems and positions instead of its path in the
+	// tree read (after PathPrefix): the validate command shows files as the user named them, even
+	// inside messages that point at another file (a name declared twice).
+	DisplayPath func(string) string
 	// Cache, when set, replays the decode of files whose bytes did not change since the last load
 	// through it (see FileCache): a loop that loads the same repository again and again parses only
 	// what a push changed. Nil decodes every file.
@@ -125,6 +129,7 @@ func LoadPaths(fsys fs.FS, roots []string, opts Options) (*Set, error) {
 		opts.Cache.keepOnly(read)
 	}
 	s.checkDuplicates()
+	s.Problems.maskCredentials()
 	s.Problems.Sort()
 	return s, nil
 }
@@ -194,7 +199,10 @@ func (s *Set) listYAML(fsys fs.FS, roots []string, opts Options) ([]string, erro
 // repoPath names a file as the repository does (see Options.PathPrefix).
 func repoPath(name string, opts Options) string {
 	if opts.PathPrefix != "" && opts.PathPrefix != "." {
-		return path.Join(opts.PathPrefix, name)
+		name = path.Join(opts.PathPrefix, name)
+	}
+	if opts.DisplayPath != nil {
+		return opts.DisplayPath(name)
 	}
 	return name
 }
@@ -253,8 +261,8 @@ func (s *Set) decodeFile(file string, data []byte, opts Options) {
 		}
 		if err != nil {
 			s.Broken = append(s.Broken, file)
-			line, msg := yamlErrorLine(err)
-			s.fileProblem(file, line, "invalid YAML: %s", msg)
+			line, col, msg := yamlErrorPos(data, err)
+			s.Problems = append(s.Problems, Problem{Severity: Error, Path: file, Line: line, Col: max(col, 1), Message: "invalid YAML: " + msg})
 			return
 		}
 		if doc >= opts.MaxDocuments {
@@ -377,6 +385,7 @@ func (s *Set) loadDocument(file string, doc *yaml.Node, opts Options) {
 	case h.kind == KindWorkspace:
 		d.errorf(root, "apiVersion", "unsupported apiVersion %q for Workspace: use %s or %s", h.apiVersion, V1Alpha1, V1Beta1)
 	case h.apiVersion == "v1" && companionKinds[h.kind] != nil:
+		d.secret = h.kind == "Secret"
 		if h.kind == "Secret" && !opts.AllowSecrets {
 			d.errorf(root, "kind", "plain-text Secrets do not belong in Git: anyone who can read the repository reads the token. "+
 				"Create it in the cluster (kubectl create secret generic %s --from-literal=HF_TOKEN=...), or use a sealed or "+

@@ -130,6 +130,28 @@ func downloadURLProblem(raw string) string {
 		if reason := forbiddenAddr(addr); reason != "" {
 			return fmt.Sprintf("%q points at %s (%s); data must come from a public address", raw, addr, reason)
 		}
+		return ""
+	}
+	if reason := inClusterName(host); reason != "" {
+		return fmt.Sprintf("%q names %s; data must come from a public address", raw, reason)
+	}
+	return ""
+}
+
+// inClusterName says why a host name (lower case, no trailing dot, not an address) reaches inside
+// the cluster, or returns "". The download runs in a Pod, whose resolver expands names through the
+// cluster's search domains: kubernetes.default is the API server, and a name without a dot (or a
+// Service's "name.namespace") becomes a Service of the cluster.
+func inClusterName(host string) string {
+	switch {
+	case host == "kubernetes" || host == "kubernetes.default" || strings.HasPrefix(host, "kubernetes.default."):
+		return "the cluster's API server"
+	case host == "svc" || strings.HasSuffix(host, ".svc") || strings.Contains(host, ".svc."):
+		return "a Service inside the cluster"
+	case host == "cluster.local" || strings.HasSuffix(host, ".cluster.local"):
+		return "a name in the cluster's own DNS domain (cluster.local)"
+	case !strings.Contains(strings.Trim(host, "[]"), ".") && !strings.Contains(host, ":"):
+		return "a host without a domain, which the cluster's resolver reads as a Service inside the cluster"
 	}
 	return ""
 }

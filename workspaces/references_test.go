@@ -48,6 +48,21 @@ func TestCheckDownloadURL(t *testing.T) {
 		{"http://metadata.google.internal/computeMetadata/v1/", "points at a local or metadata host"},
 		{"http://instance-data.ec2.internal/latest/", "points at a local or metadata host"},
 
+		// Names that reach inside the cluster through its DNS.
+		{"https://kubernetes.default.svc/api/v1/secrets", "names the cluster's API server"},
+		{"https://kubernetes.default/api", "names the cluster's API server"},
+		{"https://KUBERNETES.DEFAULT.SVC.CLUSTER.LOCAL./api", "names the cluster's API server"},
+		{"https://kubernetes/api", "names the cluster's API server"},
+		{"http://minio.storage.svc/data", "names a Service inside the cluster"},
+		{"http://minio.storage.svc:9000/data", "names a Service inside the cluster"},
+		{"http://minio.storage.svc.cluster.local/data", "names a Service inside the cluster"},
+		{"http://10-0-0-5.default.pod.cluster.local/data", "names a name in the cluster's own DNS domain (cluster.local)"},
+		{"http://minio/data", "names a host without a domain"},
+		{"http://minio:9000/data", "names a host without a domain"},
+		{"https://svc.example.com/data", ""},        // svc as a label of a public name
+		{"https://cluster.local.example.com/d", ""}, // likewise
+		{"https://kubernetes.io/docs", ""},
+
 		// Loopback, private, shared, link-local and metadata addresses.
 		{"http://127.0.0.1/data", "points at 127.0.0.1 (loopback)"},
 		{"http://127.0.0.1:5000/v1/models", "(loopback)"},

@@ -146,7 +146,26 @@ func dnsSubdomain(s string) string {
 
 // objectName checks a reference to another object (Secret, ConfigMap).
 func (v *validator) objectName(field, name string) {
+	if isSecretNameField(field) {
+		v.value(field, name, secretName(name))
+		return
+	}
 	v.value(field, name, dnsSubdomain(name))
+}
+
+// secretName judges the name of a Secret without quoting it: people paste the token itself where
+// its Secret's name belongs, and the problem goes to logs and the status branch.
+func secretName(s string) string {
+	errs := validation.IsDNS1123Subdomain(s)
+	if len(errs) == 0 {
+		return ""
+	}
+	if LooksLikeCredential(s) {
+		return "this looks like a credential, not the name of a Secret (the value is not shown): create a Secret holding it " +
+			"in the cluster (kubectl create secret generic hf-token --from-literal=HF_TOKEN=...), give its name here, " +
+			"and revoke the token: it is in the repository's history"
+	}
+	return "not a valid Secret name (the value is not shown: it may be a credential): " + strings.Join(errs, "; ")
 }
 
 func (v *validator) metadata() {
@@ -591,4 +610,16 @@ func (v *validator) image(field, s string, data bool, sev Severity) {
 			v.warnf(field, "%s", msg)
 		}
 	}
+}
+
+// CheckDefaultNamespace checks a --default-namespace value: it becomes the namespace of every
+// object that names none, so it must be a namespace name (a DNS label).
+func CheckDefaultNamespace(ns string) error {
+	if ns == "" {
+		return fmt.Errorf("--default-namespace is empty: give a namespace name such as %q", DefaultOptions().DefaultNamespace)
+	}
+	if msg := dnsLabel(ns); msg != "" {
+		return fmt.Errorf("--default-namespace %s (a namespace name is lower-case letters, digits and '-', at most 63)", msg)
+	}
+	return nil
 }

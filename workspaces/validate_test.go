@@ -527,7 +527,7 @@ func TestValidatePreset(t *testing.T) {
 		{"gated preset without modelAccessSecret", preset("  preset:\n    name: llama-3.1-8b-instruct\n"),
 			[]problemWant{{sev: Warning, field: "inference.preset", line: 11, msg: `preset "llama-3.1-8b-instruct" is a gated model on Hugging Face: without presetOptions.modelAccessSecret (a Secret with key HF_TOKEN) its download fails when the pod starts`}}},
 		{"modelAccessSecret is not a valid name", preset("  preset:\n    name: llama-3.1-8b-instruct\n    presetOptions:\n      modelAccessSecret: HF_TOKEN\n"),
-			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.modelAccessSecret", line: 14, msg: `"HF_TOKEN" is not a valid name`}}},
+			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.modelAccessSecret", line: 14, msg: "not a valid Secret name (the value is not shown: it may be a credential): a lowercase RFC 1123"}}},
 		{"modelAccessSecret is a placeholder", preset("  preset:\n    name: llama-3.1-8b-instruct\n    presetOptions:\n      modelAccessSecret: <your-secret>\n"),
 			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.modelAccessSecret", line: 14, msg: `"<your-secret>" is a placeholder`}}},
 		// accessMode and presetOptions.image are deprecated and read by nothing in Kaito v0.12.0.
@@ -543,7 +543,7 @@ func TestValidatePreset(t *testing.T) {
 		{"modelAccessSecret placeholder that is a valid name", preset("  preset:\n    name: llama-3.1-8b-instruct\n    presetOptions:\n      modelAccessSecret: changeme\n"),
 			[]problemWant{{sev: Warning, field: "inference.preset.presetOptions.modelAccessSecret", line: 14, msg: `"changeme" is a placeholder`}}},
 		{"imagePullSecrets name invalid", preset("  preset:\n    name: phi-3-mini-4k-instruct\n    presetOptions:\n      imagePullSecrets:\n        - acr-pull\n        - Acr_Pull\n"),
-			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.imagePullSecrets[1]", line: 16, msg: `"Acr_Pull" is not a valid name`}}},
+			[]problemWant{{sev: Error, field: "inference.preset.presetOptions.imagePullSecrets[1]", line: 16, msg: "not a valid Secret name (the value is not shown"}}},
 		{"inference.config is not a valid name", strings.Replace(baseInference, "  preset:\n", "  config: Inference_Params\n  preset:\n", 1),
 			[]problemWant{
 				{sev: Error, field: "inference.config", line: 11, msg: `"Inference_Params" is not a valid name`},
@@ -784,7 +784,7 @@ func TestValidateAdapters(t *testing.T) {
 		{"adapter image without a registry", strings.Replace(baseAdapters, "myregistry.azurecr.io/adapter-phi3:0.0.1", "adapter-phi3:0.0.1", 1),
 			[]problemWant{{sev: Warning, field: "inference.adapters[0].source.image", line: 16, msg: `"adapter-phi3:0.0.1" has no registry, so Kaito reads it as docker.io/library/adapter-phi3:0.0.1`}}},
 		{"adapter imagePullSecrets name invalid", adapter("    - source:\n        name: dolly\n        image: myregistry.azurecr.io/adapter-phi3:0.0.1\n        imagePullSecrets: [Acr_Pull]\n"),
-			[]problemWant{{sev: Error, field: "inference.adapters[0].source.imagePullSecrets[0]", line: 17, msg: `"Acr_Pull" is not a valid name`}}},
+			[]problemWant{{sev: Error, field: "inference.adapters[0].source.imagePullSecrets[0]", line: 17, msg: "not a valid Secret name (the value is not shown"}}},
 		// Kaito's PresetParam.Validate: any strength, even "1.0", with vLLM.
 		{"strength with vLLM", strings.Replace(withStrength(baseAdapters, "1.0"), "    kaito.sh/runtime: transformers\n", "    kaito.sh/runtime: vllm\n", 1),
 			[]problemWant{{sev: Error, field: "inference.adapters[0].strength", line: 19, msg: "vLLM does not support adapter strength: remove strength or set kaito.sh/runtime: transformers"}}},
@@ -877,7 +877,7 @@ func TestValidateTuning(t *testing.T) {
 		{"input url with a placeholder host", url("https://YOUR_ACCOUNT.blob.core.windows.net/data.parquet"),
 			[]problemWant{{sev: Warning, field: "tuning.input.urls[0]", line: 16, msg: `"YOUR_ACCOUNT" is a placeholder`}}},
 		{"input imagePullSecrets name invalid", input("  input:\n    image: myregistry.azurecr.io/data/dolly:1\n    imagePullSecrets: [Acr_Pull]\n"),
-			[]problemWant{{sev: Error, field: "tuning.input.imagePullSecrets[0]", line: 16, msg: `"Acr_Pull" is not a valid name`}}},
+			[]problemWant{{sev: Error, field: "tuning.input.imagePullSecrets[0]", line: 16, msg: "not a valid Secret name (the value is not shown"}}},
 		{"output missing", output(""),
 			[]problemWant{{sev: Error, field: "tuning.output", line: 10, msg: "an output is required"}}},
 		{"output with image and volume", output(imageOutput + "    volumeSource:\n      emptyDir: {}\n"),
@@ -893,7 +893,7 @@ func TestValidateTuning(t *testing.T) {
 		{"output image placeholder", output("  output:\n    image: ACR_REPO_HERE.azurecr.io/ADAPTER_HERE:0.0.1\n    imagePushSecret: acr-push\n"),
 			[]problemWant{{sev: Error, field: "tuning.output.image", line: 18, msg: `"ACR_REPO_HERE" is a placeholder`}}},
 		{"imagePushSecret name invalid", output("  output:\n    image: myregistry.azurecr.io/adapters/phi-3-dolly:0.0.1\n    imagePushSecret: ACR_PUSH\n"),
-			[]problemWant{{sev: Error, field: "tuning.output.imagePushSecret", line: 19, msg: `"ACR_PUSH" is not a valid name`}}},
+			[]problemWant{{sev: Error, field: "tuning.output.imagePushSecret", line: 19, msg: "not a valid Secret name (the value is not shown"}}},
 		{"volume tuning: input volume and urls", strings.Replace(baseTuningVolumes, "    name: tickets\n", "    name: tickets\n    urls: [\"https://huggingface.co/d.parquet\"]\n", 1),
 			[]problemWant{{sev: Error, field: "tuning.input", line: 14, msg: "(got 2)"}}},
 	})
@@ -910,4 +910,28 @@ func TestValidateMatchesCheck(t *testing.T) {
 	got.Sort()
 	is.Equal(got, s.Problems)
 	is.Equal(len(got), 1)
+}
+
+func TestCheckDefaultNamespace(t *testing.T) {
+	tests := []struct{ ns, wantErr string }{
+		{"default", ""},
+		{"team-a", ""},
+		{"", "--default-namespace is empty"},
+		{"Team_A", `--default-namespace "Team_A" is not a valid name`},
+		{"../kube-system", "is not a valid name"},
+		{"a.b", "is not a valid name"},
+		{strings.Repeat("a", 64), "is not a valid name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ns, func(t *testing.T) {
+			is := is.New(t)
+			err := CheckDefaultNamespace(tt.ns)
+			if tt.wantErr == "" {
+				is.NoErr(err)
+				return
+			}
+			is.True(err != nil)
+			is.True(strings.Contains(err.Error(), tt.wantErr))
+		})
+	}
 }

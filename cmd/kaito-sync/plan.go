@@ -54,6 +54,7 @@ from head), 2 when head is invalid, the API server refuses an object, or the pla
 usage errors).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			warnURLCredentials(cmd.ErrOrStderr(), f.repo)
 			return runPlan(cmd.Context(), cmd.OutOrStdout(), f)
 		},
 	}
@@ -82,6 +83,9 @@ func runPlan(ctx context.Context, out io.Writer, f planFlags) error {
 		return usageErrorf("--base and --head are required")
 	case f.output != "markdown" && f.output != "text" && f.output != "json":
 		return usageErrorf("unknown output format %q: use markdown, text or json", f.output)
+	}
+	if err := checkInputFlags(f.path, f.defaultNamespace); err != nil {
+		return err
 	}
 	fail := func(err error) error { return &exitError{code: exitUsage, err: err} }
 	src, err := resolveRepo(f.repo)

@@ -67,6 +67,9 @@ Exit status: 0 when everything rendered, 1 when the files are invalid, 2 on usag
 }
 
 func runRender(stdin io.Reader, stdout, stderr io.Writer, args []string, f renderFlags) error {
+	if err := checkInputFlags("", f.namespace); err != nil {
+		return err
+	}
 	set, err := loadArgs(args, stdin, workspaces.Options{AllowSecrets: f.allowSecrets, DefaultNamespace: f.namespace})
 	if err != nil {
 		return err

@@ -85,6 +85,14 @@ func (f *statusFlags) reporter(srcRepo, srcBranch string, auth source.AuthOption
 	return status.NewReporter(status.ReporterOptions{Writer: w, Config: cfg, Root: f.root, Logger: log, OnPublish: onPublish}), nil
 }
 
+// repoURL is --status-repo, "" when not set (or f is nil).
+func (f *statusFlags) repoURL() string {
+	if f == nil {
+		return ""
+	}
+	return f.repo
+}
+
 // hostLink links to files on the web page of a repository given by its Git URL (https or
 // scp-like SSH): GitLab's /-/blob/, everyone else's /blob/. nil when the URL says no host.
 func hostLink(repo string) branch.LinkFunc {
@@ -96,7 +104,8 @@ func hostLink(repo string) branch.LinkFunc {
 	if err != nil || u.Host == "" {
 		return nil
 	}
-	u.User, u.Scheme = nil, "https"
+	// No credentials in a link: neither user information nor a query (?private_token=…).
+	u.User, u.Scheme, u.RawQuery, u.ForceQuery, u.Fragment = nil, "https", "", false, ""
 	u.Host = u.Hostname()
 	base := strings.TrimSuffix(strings.TrimSuffix(u.String(), "/"), ".git")
 	blob := "/blob/"
@@ -157,6 +166,7 @@ workspace prints its last row once more, as kubectl does) until interrupted.`,
 			if len(args) == 1 {
 				name = args[0]
 			}
+			warnURLCredentials(cmd.ErrOrStderr(), f.repo)
 			ctx := cmd.Context()
 			if f.watch {
 				var stop context.CancelFunc

@@ -54,6 +54,6 @@ func TestFolderStatusCarriesOverBetweenRuns(t *testing.T) {
 	s := string(readme)
 	is.True(strings.Contains(s, "| workspace-phi-3-mini (")) // still listed
 	is.True(strings.Contains(s, "× `Standard_NC6s_v3`"))     // with what it runs, from the run before
-	is.True(strings.Contains(s, "`phi.yaml:2:"))             // and its file's error, file:line
+	is.True(strings.Contains(s, "`phi.yaml:3:"))             // and its file's error, file:line
 	is.True(strings.Contains(s, "its file phi.yaml did not load; this is its last known status"))
 }

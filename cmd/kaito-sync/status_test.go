@@ -267,6 +267,9 @@ func TestHostLink(t *testing.T) {
 		{"https://user:token@gitlab.example.com/org/fleet.git", "https://gitlab.example.com/org/fleet/-/blob/abc/ws/a.yaml#L3"},
 		{"git@github.com:org/fleet.git", "https://github.com/org/fleet/blob/abc/ws/a.yaml#L3"},
 		{"ssh://git@github.com:22/org/fleet.git", "https://github.com/org/fleet/blob/abc/ws/a.yaml#L3"},
+		// No credential reaches a link on the status branch: a token as the user, or in the query.
+		{"https://ghp_AbCdEf0123456789AbCdEf0123456789AbCd@github.com/org/fleet.git", "https://github.com/org/fleet/blob/abc/ws/a.yaml#L3"},
+		{"https://gitlab.example.com/org/fleet.git?private_token=glpat-AbCdEf0123456789xyz", "https://gitlab.example.com/org/fleet/-/blob/abc/ws/a.yaml#L3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.repo, func(t *testing.T) {

@@ -120,6 +120,9 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	if err := f.check(); err != nil {
 		return err
 	}
+	if err := checkInputFlags(f.path, f.defaultNamespace); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log, err := newLogger(errOut, f.daemon.logFormat, f.verbose)
@@ -127,6 +130,7 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		return err
 	}
 	setMemoryLimit(log)
+	logURLCredentials(log, f.repo, f.status.repoURL())
 	m := metrics.New()
 	// Probes and metrics come up first: /healthz answers while the caches list, and a process
 	// stuck there is visible (readyz false) rather than silent.

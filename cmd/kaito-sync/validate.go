@@ -92,13 +92,9 @@ func loadArgs(args []string, stdin io.Reader, opts workspaces.Options) (*workspa
 		}
 	}
 	args = shown
-	set, err := workspaces.LoadPaths(fsys, roots, opts)
-	if err != nil {
-		return nil, err
-	}
-	workspaces.Check(set, presets.Default(), workspaces.CheckOptions{})
-	// Show each path under the argument it was found through, as the user typed it.
-	show := func(p string) string {
+	// Show each path under the argument it was found through, as the user typed it — in messages
+	// that name another file too (a name declared twice), so the names are given at the load.
+	opts.DisplayPath = func(p string) string {
 		if p == stdinName {
 			return p
 		}
@@ -115,15 +111,11 @@ func loadArgs(args []string, stdin io.Reader, opts workspaces.Options) (*workspa
 		}
 		return p
 	}
-	for i := range set.Problems {
-		set.Problems[i].Path = show(set.Problems[i].Path)
+	set, err := workspaces.LoadPaths(fsys, roots, opts)
+	if err != nil {
+		return nil, err
 	}
-	for _, ws := range set.Workspaces {
-		ws.Source.Path = show(ws.Source.Path)
-	}
-	for i := range set.Broken {
-		set.Broken[i] = show(set.Broken[i])
-	}
+	workspaces.Check(set, presets.Default(), workspaces.CheckOptions{})
 	return set, nil
 }
 
@@ -193,6 +185,9 @@ type validateSummary struct {
 }
 
 func runValidate(out io.Writer, stdin io.Reader, args []string, f validateFlags) error {
+	if err := checkInputFlags("", f.namespace); err != nil {
+		return err
+	}
 	set, err := loadArgs(args, stdin, workspaces.Options{AllowSecrets: f.allowSecrets, DefaultNamespace: f.namespace})
 	if err != nil {
 		return err

@@ -54,6 +54,62 @@ func TestValidateQuickstartPassesOnceThePlaceholderIsReplaced(t *testing.T) {
 	is.True(strings.Contains(out, "2 workspaces valid, 0 invalid in 1 file"))
 }
 
+// A name declared in several files is reported once per extra declaration, and every path — the
+// one a problem is at and the one its message points to — is shown as the user typed it: an
+// absolute path keeps its leading slash, a relative one stays relative.
+func TestValidateDuplicatePaths(t *testing.T) {
+	data, err := os.ReadFile("../../examples/workspaces/inference/phi-3-mini.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"a.yaml", "b.yaml", "c.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rel, err := filepath.Rel(mustGetwd(t), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		root string // how the folder is shown
+	}{
+		{name: "absolute folder", args: []string{dir}, root: dir},
+		{name: "relative folder", args: []string{rel}, root: rel},
+		{name: "absolute files", args: []string{filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml"), filepath.Join(dir, "c.yaml")}, root: dir},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			code, out, _ := runCLI(append([]string{"validate"}, tt.args...)...)
+			is.Equal(code, exitInvalid)
+			var dups []string
+			for _, l := range strings.Split(out, "\n") {
+				if strings.Contains(l, "declared") {
+					dups = append(dups, l)
+				}
+			}
+			first := filepath.Join(tt.root, "a.yaml") + ":4:1"
+			is.Equal(dups, []string{
+				filepath.Join(tt.root, "b.yaml") + ":4:1: default/workspace-phi-3-mini: metadata.name: Workspace default/workspace-phi-3-mini is declared 3 times: here and first at " + first,
+				filepath.Join(tt.root, "c.yaml") + ":4:1: default/workspace-phi-3-mini: metadata.name: Workspace default/workspace-phi-3-mini is declared 3 times: here and first at " + first,
+			})
+		})
+	}
+}
+
+func mustGetwd(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wd
+}
+
 func TestValidateJSON(t *testing.T) {
 	is := is.New(t)
 	code, out, _ := runCLI("validate", "-o", "json", "../../examples/broken")

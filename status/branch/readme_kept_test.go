@@ -74,7 +74,7 @@ func TestReadmeKeepsWhatIsRunning(t *testing.T) {
 				"chat.yaml":  phiFile("chat"),
 				"other.yaml": "apiVersion: kaito.sh/v1alpha1\nkind: Workspace\nmetadata: {name: [unclosed\n",
 			}, "files did not load completely (ws/other.yaml)", "team-a/other"),
-			want: []string{"| team-a | other (", "`ws/other.yaml:2:1: invalid YAML", "Prune refused"},
+			want: []string{"| team-a | other (", "`ws/other.yaml:3:19: invalid YAML", "Prune refused"},
 		},
 		{
 			name:     "mass-prune",

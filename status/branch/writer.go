@@ -63,6 +63,7 @@ func (w *Writer) Validate() error {
 // Write commits the report's files on the branch and pushes, unless no file changed. When the
 // push is refused because the branch moved, it starts again from the new tip.
 func (w *Writer) Write(ctx context.Context, rep *status.Report) (committed bool, err error) {
+	defer func() { err = source.RedactError(err, w.URL) }() // Git errors may quote the URL, credentials and all
 	if err := w.Validate(); err != nil {
 		return false, err
 	}
@@ -115,7 +116,7 @@ func (w *Writer) publish(ctx context.Context, files map[string][]byte, rep *stat
 		}
 		tip, lerr := w.tip(ctx)
 		if lerr != nil || tip == base {
-			return false, fmt.Errorf("status branch %s of %s: push: %w", w.Branch, source.RedactURL(w.URL), err)
+			return false, source.RedactError(fmt.Errorf("status branch %s of %s: push: %w", w.Branch, source.RedactURL(w.URL), err), w.URL)
 		}
 		w.retries.Add(1) // the branch moved under us: rebuild on its new tip
 	}
@@ -154,7 +155,7 @@ func (w *Writer) checkout(ctx context.Context) (*git.Repository, plumbing.Hash, 
 		return repo, head.Hash(), nil
 	}
 	if !missingBranch(err) {
-		return nil, plumbing.ZeroHash, fmt.Errorf("status branch %s of %s: clone: %w", w.Branch, source.RedactURL(w.URL), err)
+		return nil, plumbing.ZeroHash, source.RedactError(fmt.Errorf("status branch %s of %s: clone: %w", w.Branch, source.RedactURL(w.URL), err), w.URL)
 	}
 	repo, err = git.InitWithOptions(memory.NewStorage(), nil, git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(w.Branch)})
 	if err != nil {

@@ -115,8 +115,11 @@ func sshHostPort(repoURL string) string {
 	return net.JoinHostPort(strings.Trim(ep.Host, "[]"), strconv.Itoa(port))
 }
 
-// RedactURL removes credentials from a URL before it reaches a log or an error.
-func RedactURL(raw string) string {
+// RootURL is a Git URL as kaito-sync's sync root identifies it (apply.RootID hashes it): without
+// its user information, and otherwise as given. It is what RedactURL returned before RedactURL
+// also hid query credentials, and stays so: a root that changed would disown every object an
+// earlier version applied. It is an identity, not for printing — print RedactURL.
+func RootURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
 		return raw

@@ -83,11 +83,11 @@ func (g *Git) Fetch(ctx context.Context) (Snapshot, error) {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			err = fmt.Errorf("no complete answer within %v (the server is slow or stalled): %w", g.opts.Timeout, err)
 		}
-		return Snapshot{}, fmt.Errorf("git %s (branch %s): %w", RedactURL(g.opts.URL), g.opts.Branch, err)
+		return Snapshot{}, RedactError(fmt.Errorf("git %s (branch %s): %w", RedactURL(g.opts.URL), g.opts.Branch, err), g.opts.URL)
 	}
 	snap, err := g.snapshot()
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("git %s (branch %s): %w", RedactURL(g.opts.URL), g.opts.Branch, err)
+		return Snapshot{}, RedactError(fmt.Errorf("git %s (branch %s): %w", RedactURL(g.opts.URL), g.opts.Branch, err), g.opts.URL)
 	}
 	return snap, nil
 }

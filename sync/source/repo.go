@@ -111,7 +111,7 @@ func within(root, dir string) (string, error) {
 // URL without credentials.
 func (r Repo) ID() string {
 	if r.Kind == RepoURL {
-		return RedactURL(r.Arg)
+		return RootURL(r.Arg) // an identity: as before RedactURL hid query credentials
 	}
 	return r.Dir
 }
@@ -164,7 +164,10 @@ func (r Repo) Open(ctx context.Context, auth transport.AuthMethod) (*git.Reposit
 // never needs the remote's HEAD, which may name a branch that does not exist; HEAD is set to the
 // remote's when that resolves.
 func cloneAll(ctx context.Context, url string, auth transport.AuthMethod) (*git.Repository, error) {
-	fail := func(err error) (*git.Repository, error) { return nil, fmt.Errorf("git %s: %w", RedactURL(url), err) }
+	fail := func(err error) (*git.Repository, error) {
+		// Git errors may quote the URL, credentials and all.
+		return nil, RedactError(fmt.Errorf("git %s: %w", RedactURL(url), err), url)
+	}
 	repo, err := git.Init(newStorage(), nil)
 	if err != nil {
 		return fail(err)

@@ -18,9 +18,10 @@ import (
 func OpenRepository(ctx context.Context, repo string, auth transport.AuthMethod) (*git.Repository, error) {
 	r, err := ResolveRepo(repo)
 	if err != nil {
-		return nil, err
+		return nil, RedactError(err, repo)
 	}
-	return r.Open(ctx, auth)
+	repository, err := r.Open(ctx, auth)
+	return repository, RedactError(err, repo)
 }
 
 // Revision resolves rev (a branch, tag, commit hash, "origin/x", "HEAD~1"...) in repo and returns

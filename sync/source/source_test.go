@@ -167,13 +167,6 @@ func TestLocalReadsUncommittedFiles(t *testing.T) {
 	is.Equal(string(data), "draft\n")
 }
 
-func TestRedactURL(t *testing.T) {
-	is := is.New(t)
-	is.Equal(RedactURL("https://user:secret@example.com/org/repo.git"), "https://example.com/org/repo.git")
-	is.Equal(RedactURL("https://example.com/org/repo.git"), "https://example.com/org/repo.git")
-	is.Equal(RedactURL("git@github.com:org/repo.git"), "git@github.com:org/repo.git")
-}
-
 func TestAuthFromFileAndEnv(t *testing.T) {
 	is := is.New(t)
 	f := filepath.Join(t.TempDir(), "token")

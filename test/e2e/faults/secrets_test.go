@@ -37,16 +37,20 @@ var (
 func TestSecretsNeverLogged(t *testing.T) {
 	is := is.New(t)
 	password, hookSecret := randomSecret("gitpw-"), randomSecret("hook-")
+	// A token as GitHub writes them, used as the URL's user name; another in the query, as
+	// GitLab's ?private_token=; and a Hugging Face token pasted where a Secret's name belongs.
+	urlToken, queryToken, hfToken := randomSecret("ghp_Ab"), randomSecret("glpat-Cd"), randomSecret("hf_Ef")
 	// What the password looks like on the wire, in an Authorization header a debug log might dump.
 	basic := base64.StdEncoding.EncodeToString([]byte("kaito:" + password))
 	ns := env.NewNamespace(t)
-	srv := gitserver.New(t, gitserver.Options{User: "kaito", Password: password})
+	srv := gitserver.New(t, gitserver.Options{User: "kaito", Password: password, Token: urlToken})
 	_, err := srv.CreateRepo("fleet")
 	is.NoErr(err)
 	f := &fixture{t: t, ns: ns, git: srv}
 	files := f.files("good")
 	files["workspaces/invalid.yaml"] = strings.Replace(f.workspace("invalid"), "Standard_NC6s_v3", "Standard_Nope", 1)
 	files["workspaces/broken.yaml"] = "apiVersion: kaito.sh/v1alpha1\nkind: Workspace\nmetadata: [\n"
+	files["workspaces/pasted-token.yaml"] = f.workspace("pasted-token") + "    presetOptions:\n      modelAccessSecret: " + hfToken + "\n"
 	f.push(files, "a good, an invalid and a broken workspace")
 
 	withCreds, _ := url.Parse(srv.RepoURL("fleet"))
@@ -58,7 +62,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		for _, o := range outputs {
 			text := o()
 			name, _, _ := strings.Cut(text, "\n")
-			for _, secret := range []string{password, hookSecret, basic} {
+			for _, secret := range []string{password, hookSecret, basic, urlToken, queryToken, hfToken} {
 				if strings.Contains(text, secret) {
 					t.Errorf("a secret appears in %s\n%s", name, text)
 				}
@@ -87,6 +91,26 @@ func TestSecretsNeverLogged(t *testing.T) {
 	is.NoErr(srv.Restart())
 	k = run("credentials in the URL", nil, "--repo", withCreds.String(), "--once")
 	is.True(k.wait(t, 3*time.Minute) != nil)
+
+	// A token as the URL's user name, logged as JSON: the sync works, warns once to move the
+	// token to --git-password-file or --git-token-env, and the token is printed nowhere.
+	tokenURL, _ := url.Parse(srv.RepoURL("fleet"))
+	tokenURL.User = url.User(urlToken)
+	k = run("token as the URL's user name, JSON logs", nil, "--repo", tokenURL.String(), "--log-format", "json", "--once")
+	is.True(k.wait(t, 3*time.Minute) != nil) // exit 1: the invalid workspaces
+	is.Equal(strings.Count(k.out.String(), "--git-password-file or --git-token-env"), 1)
+	is.True(strings.Contains(k.out.String(), "workspaces/pasted-token.yaml"))
+	is.True(strings.Contains(k.out.String(), "presetOptions.modelAccessSecret: this looks like a credential"))
+	// The same URL, the Git server down: go-git and net/http quote the URL, user name and all.
+	is.NoErr(srv.Stop())
+	k = run("token as the URL's user name, server down, JSON logs", nil, "--repo", tokenURL.String(), "--log-format", "json", "--once")
+	is.True(k.wait(t, 3*time.Minute) != nil)
+	is.True(strings.Contains(k.out.String(), "connection refused"))
+	// A token in the query, as GitLab's private_token (go-git cannot use one: the fetch fails).
+	k = run("token in the query, server down, JSON logs", nil, "--repo", srv.RepoURL("fleet")+"?private_token="+queryToken, "--log-format", "json", "--once")
+	is.True(k.wait(t, 3*time.Minute) != nil)
+	is.True(strings.Contains(k.out.String(), "private_token=REDACTED"))
+	is.NoErr(srv.Restart())
 
 	// A password file and a webhook: a forged delivery is refused, a signed one triggers a sync.
 	k = run("password file and webhook", nil, "--repo", srv.RepoURL("fleet"), "--git-username", "kaito",

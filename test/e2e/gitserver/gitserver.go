@@ -40,8 +40,11 @@ import (
 type Options struct {
 	User     string // basic-auth user; default "kaito"
 	Password string // basic-auth password; default random
-	Dir      string // folder of the bare repositories; default a temporary folder removed by Close
-	Git      string // git binary; default "git" from PATH
+	// Token, when set, is also let in as the basic-auth user name with no password: how GitHub
+	// and GitLab accept a token written into a URL (https://TOKEN@host/org/repo.git).
+	Token string
+	Dir   string // folder of the bare repositories; default a temporary folder removed by Close
+	Git   string // git binary; default "git" from PATH
 }
 
 // Server is a running loopback Git server.
@@ -57,6 +60,9 @@ type Server struct {
 	handler http.Handler // authentication, injected faults, then git http-backend
 	userSum [32]byte
 	passSum [32]byte
+	// tokenSum is the digest of Options.Token; hasToken says whether there is one.
+	tokenSum [32]byte
+	hasToken bool
 
 	mu     sync.Mutex
 	srv    *http.Server // nil while stopped
@@ -98,6 +104,7 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.userSum, s.passSum = sha256.Sum256([]byte(s.User)), sha256.Sum256([]byte(s.Password))
+	s.tokenSum, s.hasToken = sha256.Sum256([]byte(opts.Token)), opts.Token != ""
 
 	backendLog, err := os.Create(filepath.Join(s.Dir, "http-backend.log"))
 	if err != nil {
@@ -171,6 +178,9 @@ func (s *Server) authorized(r *http.Request) (string, bool) {
 	us, ps := sha256.Sum256([]byte(u)), sha256.Sum256([]byte(p))
 	okU := subtle.ConstantTimeCompare(us[:], s.userSum[:])
 	okP := subtle.ConstantTimeCompare(ps[:], s.passSum[:])
+	if s.hasToken && p == "" && subtle.ConstantTimeCompare(us[:], s.tokenSum[:]) == 1 {
+		return "token", true
+	}
 	return u, okU&okP == 1
 }
 

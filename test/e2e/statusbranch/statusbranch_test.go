@@ -56,7 +56,7 @@ inference:
     name: mistral-7b-instruct
 `
 
-// broken does not parse (the parser stops at line 3).
+// broken does not parse: the list opened on line 4 is never closed.
 const broken = `apiVersion: kaito.sh/v1alpha1
 kind: Workspace
 metadata:
@@ -184,7 +184,7 @@ func TestStatusBranch(t *testing.T) {
 		readme := files[branch.ReadmeFile]
 		is.True(strings.Contains(readme, "`workspaces/mistral.yaml:7:"))
 		is.True(strings.Contains(readme, "## Errors in the repository"))
-		is.True(strings.Contains(readme, "`workspaces/broken.yaml:3:"))
+		is.True(strings.Contains(readme, "`workspaces/broken.yaml:4:10:"))
 		if *writeDocs {
 			writeExample(t, readme, files[branch.SVGFile])
 		}
