@@ -39,10 +39,10 @@ func (g *GitBranch) branch() *gitbranch.Branch {
 // Begin reads the branch's tip (or starts it empty), so the sync compares with what the remote
 // holds now, whoever else pushed.
 func (g *GitBranch) Begin(ctx context.Context, _ source.Snapshot) (err error) {
-	defer func() { err = source.RedactError(err, g.URL) }() // Git errors may quote the URL, credentials and all
+	defer func() { err = gitbranch.RedactError(err, g.URL) }() // Git errors may quote the URL, credentials and all
 	repo, tip, err := g.branch().Checkout(ctx)
 	if err != nil {
-		return fmt.Errorf("branch %s of %s: %w", g.Branch, source.RedactURL(g.URL), err)
+		return fmt.Errorf("branch %s of %s: %w", g.Branch, gitbranch.RedactURL(g.URL), err)
 	}
 	fs := memfs.New()
 	if !tip.IsZero() {
@@ -90,11 +90,11 @@ func copyTree(c *object.Commit, fs billy.Filesystem) error {
 
 // Finish commits and pushes what the sync wrote and removed, if anything.
 func (g *GitBranch) Finish(ctx context.Context, snap source.Snapshot) (err error) {
-	defer func() { err = source.RedactError(err, g.URL) }() // Git errors may quote the URL, credentials and all
+	defer func() { err = gitbranch.RedactError(err, g.URL) }() // Git errors may quote the URL, credentials and all
 	if g.DryRun || g.edit.Empty() {
 		return nil
 	}
-	msg := fmt.Sprintf("kaito-sync: render %s\n\nRendered from commit %s", source.ShortCommit(snap.Commit), snap.Commit)
+	msg := fmt.Sprintf("kaito-sync: render %s\n\nRendered from commit %s", gitbranch.ShortCommit(snap.Commit), snap.Commit)
 	if snap.Message != "" {
 		msg += fmt.Sprintf(" (%q)", firstLine(snap.Message))
 	}
@@ -102,7 +102,7 @@ func (g *GitBranch) Finish(ctx context.Context, snap source.Snapshot) (err error
 	edit := g.edit
 	_, err = g.branch().Publish(ctx, func(*object.Commit) (gitbranch.Edit, string, error) { return edit, msg, nil })
 	if err != nil {
-		return fmt.Errorf("branch %s of %s: %w", g.Branch, source.RedactURL(g.URL), err)
+		return fmt.Errorf("branch %s of %s: %w", g.Branch, gitbranch.RedactURL(g.URL), err)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/kaito-sync/kaito-sync/provision"
 	"github.com/kaito-sync/kaito-sync/render"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 	"github.com/kaito-sync/kaito-sync/sync/source"
 	"github.com/kaito-sync/kaito-sync/workspaces"
 	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
@@ -147,7 +148,7 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 		r.opts.Load.Cache = workspaces.NewFileCache() // for the next sync (see NewReconciler)
 	}
 	if err != nil {
-		return res, fmt.Errorf("load at %s: %w", source.ShortCommit(snap.Commit), err)
+		return res, fmt.Errorf("load at %s: %w", gitbranch.ShortCommit(snap.Commit), err)
 	}
 	workspaces.Check(set, r.cat, r.opts.Check)
 	res.Set = set

@@ -11,7 +11,7 @@ import (
 
 	ksync "github.com/kaito-sync/kaito-sync/sync"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
-	"github.com/kaito-sync/kaito-sync/sync/source"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 	"github.com/kaito-sync/kaito-sync/workspaces"
 )
 
@@ -50,7 +50,7 @@ func logResult(log *slog.Logger, res *ksync.Result, err error) {
 	if res == nil {
 		res = &ksync.Result{}
 	}
-	log = log.With("commit", source.ShortCommit(res.Commit))
+	log = log.With("commit", gitbranch.ShortCommit(res.Commit))
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			log.Info("sync abandoned: shutting down or no longer leader")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	ksync "github.com/kaito-sync/kaito-sync/sync"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 	"github.com/kaito-sync/kaito-sync/sync/source"
 )
 
@@ -23,7 +24,7 @@ func resolveRepo(arg string) (source.Repo, error) {
 // syncedWhat names what a sync read: a commit, or the working tree — with uncommitted changes on
 // top of a commit, or of a folder that is no Git checkout.
 func syncedWhat(res *ksync.Result) string {
-	commit := source.ShortCommit(res.Commit)
+	commit := gitbranch.ShortCommit(res.Commit)
 	switch {
 	case commit == "":
 		return "working tree"

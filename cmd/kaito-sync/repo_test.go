@@ -12,7 +12,7 @@ import (
 	"github.com/matryer/is"
 
 	ksync "github.com/kaito-sync/kaito-sync/sync"
-	"github.com/kaito-sync/kaito-sync/sync/source"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 )
 
 // TestRepoRuleInEveryCommand: sync, plan and status read the same --repo the same way — a work
@@ -32,7 +32,7 @@ func TestRepoRuleInEveryCommand(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(plain, "phi.yaml"), []byte(planWorkspace), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tip := source.ShortCommit(c[len(c)-1])
+	tip := gitbranch.ShortCommit(c[len(c)-1])
 	const noStatus = "no branch kaito-status; its branches: main"
 	tests := []struct {
 		name, repo, path           string

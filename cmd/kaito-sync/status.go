@@ -25,6 +25,7 @@ import (
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/status"
 	"github.com/kaito-sync/kaito-sync/status/branch"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 	"github.com/kaito-sync/kaito-sync/sync/source"
 )
 
@@ -215,7 +216,7 @@ func runStatus(ctx context.Context, out, errOut io.Writer, f statusCmdFlags, nam
 	read := func(ctx context.Context) (*status.Report, error) {
 		rep, err := readStatus(ctx, f)
 		if err == nil && rep == nil {
-			err = fmt.Errorf("branch %s of %s holds no statuses: is kaito-sync sync running with a status branch?", f.branch, source.RedactURL(f.repo))
+			err = fmt.Errorf("branch %s of %s holds no statuses: is kaito-sync sync running with a status branch?", f.branch, gitbranch.RedactURL(f.repo))
 		}
 		return rep, err
 	}
@@ -471,7 +472,7 @@ func printStatusSummary(out io.Writer, rep *status.Report, now time.Time) error 
 	if rep.PruneBlocked != "" {
 		fmt.Fprintf(out, "prune refused: %s\n", rep.PruneBlocked)
 	}
-	_, err := fmt.Fprintf(out, "source commit %s, updated %s ago\n", source.ShortCommit(rep.SourceCommit), status.Age(rep.UpdatedAt, now))
+	_, err := fmt.Fprintf(out, "source commit %s, updated %s ago\n", gitbranch.ShortCommit(rep.SourceCommit), status.Age(rep.UpdatedAt, now))
 	return err
 }
 

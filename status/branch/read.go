@@ -10,17 +10,17 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/kaito-sync/kaito-sync/status"
-	"github.com/kaito-sync/kaito-sync/sync/source"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 )
 
 // Read returns the report on the branch, or nil when the branch or its status.json does not
 // exist yet. The reporter starts from it, so lastTransitionTime survives a restart.
 func (w *Writer) Read(ctx context.Context) (rep *status.Report, err error) {
-	defer func() { err = source.RedactError(err, w.URL) }() // Git errors may quote the URL, credentials and all
+	defer func() { err = gitbranch.RedactError(err, w.URL) }() // Git errors may quote the URL, credentials and all
 	if err := w.Validate(); err != nil {
 		return nil, err
 	}
-	repo, base, err := w.checkout(ctx)
+	repo, base, err := w.branch().Checkout(ctx)
 	if err != nil || base.IsZero() {
 		return nil, err
 	}

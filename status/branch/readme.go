@@ -7,7 +7,7 @@ import (
 
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/status"
-	"github.com/kaito-sync/kaito-sync/sync/source"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 )
 
 // markers make a row's state visible without reading its columns.
@@ -27,7 +27,7 @@ func Readme(rep *status.Report, link LinkFunc) []byte {
 	b.WriteString("# Kaito workspaces\n\n")
 	b.WriteString("<!-- Written by kaito-sync; every change here is overwritten. -->\n\n")
 	fmt.Fprintf(&b, "![%s](%s)\n\n", summary(rep), SVGFile)
-	commit := source.ShortCommit(rep.SourceCommit)
+	commit := gitbranch.ShortCommit(rep.SourceCommit)
 	at := "the working tree (no commit)"
 	if commit != "" {
 		at = "source commit " + mdLink(code(commit), commitLink(link, rep.SourceCommit))
@@ -119,7 +119,7 @@ func details(b *bytes.Buffer, rep *status.Report) {
 			b.WriteString("\n")
 		}
 		fmt.Fprintf(b, "- source: %s", code(w.Source.Path))
-		if c := source.ShortCommit(w.Source.Commit); c != "" {
+		if c := gitbranch.ShortCommit(w.Source.Commit); c != "" {
 			fmt.Fprintf(b, " at %s", code(c))
 		}
 		b.WriteString("\n\n")

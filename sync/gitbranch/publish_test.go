@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"testing"
 
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
 	"github.com/matryer/is"
 
 	"github.com/kaito-sync/kaito-sync/test/e2e/gitserver"
@@ -74,4 +77,30 @@ func TestPublishRefusesPathsOutsideTheTree(t *testing.T) {
 	}
 	is := is.New(t)
 	is.True(InTree("rendered/ns/a/Service.a.yaml"))
+}
+
+// TestCommitOfNothing: an edit that leaves a branch with no history empty is no change; one that
+// writes a file is a commit the branch points at, to be pushed next.
+func TestCommitOfNothing(t *testing.T) {
+	is := is.New(t)
+	repo, err := git.Init(memory.NewStorage(), nil)
+	is.NoErr(err)
+	b := &Branch{URL: "file:///nowhere", Name: "out"}
+	edit := func(files map[string][]byte) Change {
+		return func(*object.Commit) (Edit, string, error) {
+			return Edit{Files: files, Remove: []string{"owned"}}, "m\n", nil
+		}
+	}
+	h, err := b.commit(repo, plumbing.ZeroHash, edit(map[string][]byte{}))
+	is.NoErr(err)
+	is.True(h.IsZero())
+	h, err = b.commit(repo, plumbing.ZeroHash, edit(map[string][]byte{"owned/a/b.yaml": []byte("b\n")}))
+	is.NoErr(err)
+	is.True(!h.IsZero())
+	ref, err := repo.Reference(plumbing.NewBranchReferenceName("out"), false)
+	is.NoErr(err)
+	is.Equal(ref.Hash(), h)
+
+	_, err = b.commit(repo, plumbing.ZeroHash, edit(map[string][]byte{"../x": nil}))
+	is.Equal(err.Error(), `refusing to write "../x" outside the tree`)
 }

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/kaito-sync/kaito-sync/sync/source"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 	"github.com/kaito-sync/kaito-sync/workspaces"
 )
 
@@ -106,7 +106,7 @@ func orNone(s string) string {
 }
 
 func sideText(s Side) string {
-	c := source.ShortCommit(s.Commit)
+	c := gitbranch.ShortCommit(s.Commit)
 	if c == "" {
 		c = "(working tree)"
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/render"
 	ksync "github.com/kaito-sync/kaito-sync/sync"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 	"github.com/kaito-sync/kaito-sync/sync/source"
 	"github.com/kaito-sync/kaito-sync/workspaces"
 )
@@ -218,11 +219,11 @@ func Compute(base, head source.Snapshot, cat *presets.Catalog, opts Options) (*P
 	}
 	b, err := load(base, cat, opts)
 	if err != nil {
-		return nil, fmt.Errorf("base %s: %w", source.ShortCommit(base.Commit), err)
+		return nil, fmt.Errorf("base %s: %w", gitbranch.ShortCommit(base.Commit), err)
 	}
 	h, err := load(head, cat, opts)
 	if err != nil {
-		return nil, fmt.Errorf("head %s: %w", source.ShortCommit(head.Commit), err)
+		return nil, fmt.Errorf("head %s: %w", gitbranch.ShortCommit(head.Commit), err)
 	}
 	same := untouched(b, h, opts.Renderer)
 	b.render(opts.Renderer, same)

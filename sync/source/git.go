@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 )
 
 // GitOptions configure a Git source.
@@ -83,11 +84,11 @@ func (g *Git) Fetch(ctx context.Context) (Snapshot, error) {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			err = fmt.Errorf("no complete answer within %v (the server is slow or stalled): %w", g.opts.Timeout, err)
 		}
-		return Snapshot{}, RedactError(fmt.Errorf("git %s (branch %s): %w", RedactURL(g.opts.URL), g.opts.Branch, err), g.opts.URL)
+		return Snapshot{}, gitbranch.RedactError(fmt.Errorf("git %s (branch %s): %w", gitbranch.RedactURL(g.opts.URL), g.opts.Branch, err), g.opts.URL)
 	}
 	snap, err := g.snapshot()
 	if err != nil {
-		return Snapshot{}, RedactError(fmt.Errorf("git %s (branch %s): %w", RedactURL(g.opts.URL), g.opts.Branch, err), g.opts.URL)
+		return Snapshot{}, gitbranch.RedactError(fmt.Errorf("git %s (branch %s): %w", gitbranch.RedactURL(g.opts.URL), g.opts.Branch, err), g.opts.URL)
 	}
 	return snap, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 )
 
 // RepoKind is what a --repo argument names.
@@ -166,7 +167,7 @@ func (r Repo) Open(ctx context.Context, auth transport.AuthMethod) (*git.Reposit
 func cloneAll(ctx context.Context, url string, auth transport.AuthMethod) (*git.Repository, error) {
 	fail := func(err error) (*git.Repository, error) {
 		// Git errors may quote the URL, credentials and all.
-		return nil, RedactError(fmt.Errorf("git %s: %w", RedactURL(url), err), url)
+		return nil, gitbranch.RedactError(fmt.Errorf("git %s: %w", gitbranch.RedactURL(url), err), url)
 	}
 	repo, err := git.Init(newStorage(), nil)
 	if err != nil {
@@ -299,11 +300,11 @@ func snapshotOf(commit *object.Commit, dir, keyRing string) (Snapshot, error) {
 	var fsys fs.FS = NewTreeFS(tree, commit.Committer.When)
 	if p != "" {
 		if fsys, err = fs.Sub(fsys, p); err != nil {
-			return Snapshot{}, fmt.Errorf("path %q: not a folder at commit %s", dir, ShortCommit(commit.Hash.String()))
+			return Snapshot{}, fmt.Errorf("path %q: not a folder at commit %s", dir, gitbranch.ShortCommit(commit.Hash.String()))
 		}
 		// fs.Sub does not fail on a missing folder: the first read would.
 		if info, err := fs.Stat(fsys, "."); err != nil || !info.IsDir() {
-			return Snapshot{}, fmt.Errorf("path %q: not a folder at commit %s", dir, ShortCommit(commit.Hash.String()))
+			return Snapshot{}, fmt.Errorf("path %q: not a folder at commit %s", dir, gitbranch.ShortCommit(commit.Hash.String()))
 		}
 	}
 	return Snapshot{

@@ -10,6 +10,7 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 )
 
 // OpenRepository opens the Git repository repo names (see ResolveRepo and Repo.Open): a work
@@ -18,10 +19,10 @@ import (
 func OpenRepository(ctx context.Context, repo string, auth transport.AuthMethod) (*git.Repository, error) {
 	r, err := ResolveRepo(repo)
 	if err != nil {
-		return nil, RedactError(err, repo)
+		return nil, gitbranch.RedactError(err, repo)
 	}
 	repository, err := r.Open(ctx, auth)
-	return repository, RedactError(err, repo)
+	return repository, gitbranch.RedactError(err, repo)
 }
 
 // Revision resolves rev (a branch, tag, commit hash, "origin/x", "HEAD~1"...) in repo and returns

@@ -30,11 +30,3 @@ type Snapshot struct {
 type Source interface {
 	Fetch(ctx context.Context) (Snapshot, error)
 }
-
-// ShortCommit is the first 12 characters of a commit hash, for messages.
-func ShortCommit(c string) string {
-	if len(c) > 12 {
-		return c[:12]
-	}
-	return c
-}

@@ -11,6 +11,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 )
 
 // ErrUnverifiedCommit is wrapped by fetch errors for a tip commit that is unsigned or whose
@@ -51,7 +52,7 @@ func ReadKeyRing(file string) (string, error) {
 // who must fix it knows which push to redo.
 func verifyCommit(c *object.Commit, keyRing string) error {
 	subject, _, _ := strings.Cut(strings.TrimSpace(c.Message), "\n")
-	what := fmt.Sprintf("commit %s (%q by %s)", ShortCommit(c.Hash.String()), subject, c.Author.Email)
+	what := fmt.Sprintf("commit %s (%q by %s)", gitbranch.ShortCommit(c.Hash.String()), subject, c.Author.Email)
 	sig := strings.TrimSpace(c.PGPSignature)
 	switch {
 	case sig == "":

@@ -100,7 +100,8 @@ func TestSecretsNeverLogged(t *testing.T) {
 	is.True(k.wait(t, 3*time.Minute) != nil) // exit 1: the invalid workspaces
 	is.Equal(strings.Count(k.out.String(), "--git-password-file or --git-token-env"), 1)
 	is.True(strings.Contains(k.out.String(), "workspaces/pasted-token.yaml"))
-	is.True(strings.Contains(k.out.String(), "presetOptions.modelAccessSecret: this looks like a credential"))
+	is.True(strings.Contains(k.out.String(), `presetOptions.modelAccessSecret"`)) // the field, logged as JSON
+	is.True(strings.Contains(k.out.String(), "this looks like a credential"))
 	// The same URL, the Git server down: go-git and net/http quote the URL, user name and all.
 	is.NoErr(srv.Stop())
 	k = run("token as the URL's user name, server down, JSON logs", nil, "--repo", tokenURL.String(), "--log-format", "json", "--once")

@@ -1,4 +1,4 @@
-package source
+package gitbranch
 
 import (
 	"errors"
@@ -103,19 +103,6 @@ func URLHasCredentials(raw string) bool {
 		return strings.Contains(authority, "@")
 	}
 	return false
-}
-
-// URLCredentialWarning is the warning a command prints once at start when a URL it was given
-// carries credentials, or "" when none does. kaito-sync never prints them, but the URL sits in
-// the process's arguments (ps, /proc, the Pod spec) and shell history.
-func URLCredentialWarning(urls ...string) string {
-	for _, u := range urls {
-		if u != "" && URLHasCredentials(u) && !isSSH(u) {
-			return "the repository URL " + RedactURL(u) + " carries credentials: anyone who can list processes or read the Pod spec sees them; " +
-				"pass the token with --git-password-file or --git-token-env instead (kaito-sync redacts it from its output)"
-		}
-	}
-	return ""
 }
 
 // RedactError returns err with every URL in its message redacted, and the credentials of rawURL
