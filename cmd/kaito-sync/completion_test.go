@@ -36,6 +36,7 @@ func TestCompletion(t *testing.T) {
 		{"version -o", []string{"version", "-o", ""}, []string{"json", "yaml"}, ""},
 		{"validate -o", []string{"validate", "-o", ""}, []string{"text", "json"}, ""},
 		{"render -o", []string{"render", "-o", ""}, []string{"yaml", "json"}, ""},
+		{"plan -o", []string{"plan", "-o", ""}, []string{"markdown", "text", "json"}, ""},
 		{"presets NAME", []string{"presets", ""}, nil, "microsoft/Phi-4-mini-instruct"},
 		{"skus NAME", []string{"skus", ""}, nil, "Standard_NC24ads_A100_v4"},
 		{"presets takes one NAME", []string{"presets", "microsoft/phi-4", ""}, []string{}, ""},

@@ -72,6 +72,7 @@ usage errors).`,
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file for --live (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
 	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context for --live (default: its current context)")
 	fl.StringVar(&f.syncRoot, "sync-root", "", "sync root label for --live (default: the one kaito-sync sync uses for --repo, branch main and --path)")
+	completeValues(cmd, "output", "markdown", "text", "json")
 	return cmd
 }
 
