@@ -201,11 +201,7 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 		return fail(fmt.Errorf("namespace: %w", err))
 	}
 	if missingNS {
-		// A dry run creates no namespace, and the API server refuses objects in a missing one. The
-		// object is checked in "default" instead: validation and defaulting do not depend on the
-		// namespace.
-		obj.SetNamespace("default")
-		change.Reason = "namespace " + ref.Namespace + " would be created"
+		change.Reason = checkInDefault(obj)
 	}
 	// The cache holds this root's objects only; one missing from it is either new, or someone
 	// else's of the same name, which decide refuses.

@@ -57,6 +57,15 @@ func refusedInPlace(err error, exists bool) (reason string, ok bool) {
 	return shortReason(err), true
 }
 
+// checkInDefault moves a dry run's object whose namespace does not exist yet to "default" and says
+// so: a dry run creates no namespace, the API server refuses objects in a missing one even in a dry
+// run, and validation and defaulting do not depend on the namespace.
+func checkInDefault(obj *unstructured.Unstructured) (reason string) {
+	ns := obj.GetNamespace()
+	obj.SetNamespace("default")
+	return "namespace " + ns + " would be created"
+}
+
 // byRank is objs in the order they are applied: what others reference, then Services, then
 // workloads; the order among equals is kept.
 func byRank(objs []*unstructured.Unstructured) []*unstructured.Unstructured {

@@ -64,10 +64,7 @@ func (m *Manager) dryRunOne(ctx context.Context, wsKey string, in *unstructured.
 		return fail(fmt.Errorf("namespace: %w", err))
 	}
 	if missingNS {
-		// The API server refuses objects in a missing namespace, even in a dry run; validation
-		// and defaulting do not depend on it, so the object is checked in "default".
-		obj.SetNamespace("default")
-		d.Reason = "namespace " + ref.Namespace + " would be created"
+		d.Reason = checkInDefault(obj)
 	}
 	var live *unstructured.Unstructured
 	if !missingNS {
