@@ -8,10 +8,11 @@ package plan
 import (
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kaito-sync/kaito-sync/presets"
@@ -373,10 +374,6 @@ func untouched(b, h *side, r *render.Renderer) map[string]bool {
 // render renders the valid workspaces not in skip, in parallel. The source commit is left out of
 // the objects: it differs between base and head for every object and says nothing about the change.
 func (s *side) render(r *render.Renderer, skip map[string]bool) {
-	companions := map[string]*workspaces.Companion{}
-	for _, c := range s.set.Companions {
-		companions[c.Key()] = c
-	}
 	type out struct {
 		key string
 		res *render.Result
@@ -389,28 +386,17 @@ func (s *side) render(r *render.Renderer, skip map[string]bool) {
 		}
 	}
 	results := make([]out, len(todo))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(8, len(todo)) {
-		wg.Go(func() {
-			for i := range next {
-				ws := todo[i]
-				var comps []*workspaces.Companion
-				for _, ref := range workspaces.References(ws) {
-					if c := companions[ref]; c != nil {
-						comps = append(comps, c)
-					}
-				}
-				res, err := r.Render(ws, comps, render.Source{Path: ws.Source.Path})
-				results[i] = out{ws.Key(), res, err}
-			}
+	// As many at a time as there are cores, as the sync renders: a render is CPU-bound.
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, ws := range todo {
+		g.Go(func() error {
+			res, err := r.Render(ws, s.set.CompanionsOf(ws), render.Source{Path: ws.Source.Path})
+			results[i] = out{ws.Key(), res, err}
+			return nil
 		})
 	}
-	for i := range todo {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	_ = g.Wait() // errors are per workspace, in results
 	for _, o := range results {
 		if o.err != nil {
 			s.errs[o.key] = o.err
