@@ -190,6 +190,11 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 	change := Change{Object: ref, Workspace: wsKey}
 	fail := func(err error) Change {
 		change.Action, change.Err = Failed, fmt.Errorf("%s apply failed: %w", ref, err)
+		// The API server's reason (Invalid, Forbidden, Conflict...) for logs and statuses to
+		// tell failures apart without reading the message.
+		if reason := apierrors.ReasonForError(err); reason != metav1.StatusReasonUnknown {
+			change.Reason = string(reason)
+		}
 		return change
 	}
 	obj, k, err := m.prepare(wsKey, in)

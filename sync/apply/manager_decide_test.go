@@ -92,4 +92,5 @@ func TestApplyFailureKeepsTheAPIError(t *testing.T) {
 	var status *apierrors.StatusError
 	is.True(errors.As(cs.Entries[0].Err, &status))
 	is.True(apierrors.IsInvalid(cs.Entries[0].Err))
+	is.Equal(cs.Entries[0].Reason, "Invalid") // apierrors.ReasonForError
 }
