@@ -61,7 +61,7 @@ func TestGenerate(t *testing.T) {
 // drive against a cluster, without one.
 func TestSyncSmallFleet(t *testing.T) {
 	is := is.New(t)
-	files, _ := Generate(Options{N: 10})
+	files, wss := Generate(Options{N: 10})
 	dir := writeFleet(t, files)
 	rec := ksync.NewReconciler(source.Local{Dir: dir, Path: "workspaces"}, &ksync.Files{FS: memfs.New()}, presets.Default(), ksync.Options{})
 	res, err := rec.SyncOnce(context.Background())
@@ -70,7 +70,13 @@ func TestSyncSmallFleet(t *testing.T) {
 	objs, err := RenderFleet(files, "c0ffee")
 	is.NoErr(err)
 	is.True(len(objs) >= 3*10)                            // each inference workspace: Service, headless Service, StatefulSet
-	is.Equal(res.Changes.Count(apply.Created), len(objs)) // every object of the fleet, once
+	namespaces := map[string]bool{}
+	for _, w := range wss {
+		if w.Namespace != "default" {
+			namespaces[w.Namespace] = true
+		}
+	}
+	is.Equal(res.Changes.Count(apply.Created), len(objs)+len(namespaces)) // every object of the fleet once, and each namespace
 	res, err = rec.SyncOnce(context.Background())
 	is.NoErr(err)
 	is.Equal(res.Changes.Count(apply.Created), 0)
