@@ -148,7 +148,8 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	for _, w := range f.auth.Warnings(f.repo) {
 		log.Warn(w)
 	}
-	cfg, err := f.chooseTarget(log)
+	_, isLocal := src.(source.Local)
+	cfg, err := f.chooseTarget(log, isLocal)
 	if err != nil {
 		return err
 	}
@@ -230,7 +231,7 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 
 // chooseTarget settles --target and loads the cluster's config when the target needs one. With no
 // --target, the cluster is the target when one is found and none was named; the choice is said.
-func (f *syncFlags) chooseTarget(log *slog.Logger) (*rest.Config, error) {
+func (f *syncFlags) chooseTarget(log *slog.Logger, localFolder bool) (*rest.Config, error) {
 	access := clusterAccess{kubeconfig: f.kubeconfig, context: f.kubeContext}
 	cfg, cfgErr := access.config()
 	if cfgErr != nil && access.explicit() {
@@ -240,6 +241,8 @@ func (f *syncFlags) chooseTarget(log *slog.Logger) (*rest.Config, error) {
 		if cfgErr == nil {
 			f.target = "cluster"
 			log.Info("no --target given: applying to the cluster of the kubeconfig", "server", cfg.Host)
+		} else if localFolder {
+			return nil, usageErrorf("no --target given and %v: give a kubeconfig, or --target dir --out DIR to write the rendered manifests to a folder", cfgErr)
 		} else {
 			f.target = "git"
 			log.Warn("no --target given and no cluster access found: committing rendered manifests to a branch of --repo",
@@ -305,7 +308,11 @@ func (s syncRun) publish(res *ksync.Result, err error) {
 func (s syncRun) once(ctx context.Context, stop, stopManager func(), out, errOut io.Writer) error {
 	res, err := s.r.SyncOnce(ctx)
 	if s.flags.daemon.logFormat == "json" {
-		logResult(s.log, res, err)
+		log := s.log
+		if s.flags.dryRun {
+			log = log.With("dry_run", true)
+		}
+		logResult(log, res, err)
 	} else {
 		printResult(out, errOut, res, err, s.flags.verbose, s.flags.dryRun)
 	}

@@ -130,3 +130,18 @@ func TestSyncOnceLogsJSON(t *testing.T) {
 	}
 	is.True(strings.Contains(errOut.String(), `"msg":"synced"`))
 }
+
+// With no --target and no cluster, a local folder cannot be hydrated to a branch of itself: the
+// error says what to pass instead of naming a target the user never chose.
+func TestSyncLocalFolderWithoutClusterOrTarget(t *testing.T) {
+	is := is.New(t)
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("KUBECONFIG", "")
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	repo := t.TempDir()
+	var out, errOut bytes.Buffer
+	code := run([]string{"sync", "--repo", repo, "--once"}, &out, &errOut)
+	is.Equal(code, exitUsage)
+	is.True(strings.Contains(errOut.String(), "no --target given and no cluster access"))
+	is.True(strings.Contains(errOut.String(), "--target dir --out DIR"))
+}
