@@ -69,7 +69,7 @@ func TestSyncSmallFleet(t *testing.T) {
 	is.True(!res.Failed())
 	objs, err := RenderFleet(files, "c0ffee")
 	is.NoErr(err)
-	is.True(len(objs) >= 3*10)                            // each inference workspace: Service, headless Service, StatefulSet
+	is.True(len(objs) >= 3*10) // each inference workspace: Service, headless Service, StatefulSet
 	namespaces := map[string]bool{}
 	for _, w := range wss {
 		if w.Namespace != "default" {
