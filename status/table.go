@@ -9,19 +9,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 )
 
-// Columns are those of `kubectl get workspace` in Kaito's docs, after NAMESPACE (as with -A):
-// a status branch spans namespaces. The dashboard on the status branch uses them.
-var Columns = []string{"NAMESPACE", "NAME", "INSTANCE", "RESOURCEREADY", "INFERENCEREADY", "WORKSPACEREADY", "AGE"}
+// Columns are PrinterColumns after NAMESPACE, as `kubectl get workspace -A` prints them: a status
+// branch spans namespaces. The dashboard on the status branch uses them, so it reads as
+// `kaito-sync status` and kubectl do.
+var Columns = append([]string{"NAMESPACE"}, PrinterColumns...)
 
-// Row is the workspace's line of the table, its AGE counted to now.
+// Row is the workspace's line under Columns, its AGE counted to now.
 func (w *WorkspaceStatus) Row(now time.Time) []string {
-	return []string{
-		w.Namespace, w.Name, dash(w.InstanceType),
-		dash(string(w.ConditionStatus(ResourceReady))),
-		dash(string(w.ConditionStatus(InferenceReady))), // tuning has none, as in kubectl
-		dash(string(w.ConditionStatus(WorkspaceReady))),
-		Age(w.Created, now),
-	}
+	return append([]string{w.Namespace}, w.PrinterRow(now, false)...)
 }
 
 // PrinterColumns are the printer columns of Kaito v0.12.0's v1beta1 Workspace (the
@@ -140,11 +135,4 @@ func Age(since, now time.Time) string {
 		return "<unknown>"
 	}
 	return duration.HumanDuration(now.Sub(since))
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

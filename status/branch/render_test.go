@@ -61,7 +61,7 @@ func TestReadmeMarksFailuresWithFileAndLine(t *testing.T) {
 	is.True(strings.Contains(readme, "**QuotaExceeded**"))
 	is.True(strings.Contains(readme, "workspaces/broken.yaml:4:1"))
 	is.True(strings.Contains(readme, "| 🟢 | team-a | [phi-3]"))
-	is.True(strings.Contains(readme, "| Standard_NC6s_v3 | True | True | True | 90m |"))
+	is.True(strings.Contains(readme, "| Standard_NC6s_v3 | True | True |  | True | 1 | Ready | 90m |"))
 }
 
 func TestRelativeLinkClimbsOutOfTheBranch(t *testing.T) {
