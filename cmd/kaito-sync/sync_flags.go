@@ -1,10 +1,10 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/kaito-sync/kaito-sync/sync/source"
 )
 
 // minInterval is the shortest poll interval: each poll is a fetch from the Git server, and one
@@ -27,61 +27,32 @@ func (f *syncFlags) check() error {
 	case f.target == "dir" && f.out == "":
 		return usageErrorf("--target dir needs --out DIR")
 	}
-	if f.interval == 0 && !f.once && f.webhookAddr == "" && !(f.watch && isDir(f.repo)) {
+	folder, local := f.localFolder()
+	if f.interval == 0 && !f.once && f.webhookAddr == "" && !(f.watch && local) {
 		return usageErrorf("--interval 0 never polls, and nothing else would start a sync: add --webhook-addr, or sync a local folder with --watch")
 	}
-	if f.out != "" && isDir(f.repo) {
-		if inside, err := within(f.out, filepath.Join(f.repo, f.path)); err != nil {
+	if f.out != "" && local {
+		if inside, err := source.Inside(f.out, folder); err != nil {
 			return err
 		} else if inside {
 			// The folder's own writes would be read back as workspace files, and with --watch
 			// each write would start another sync.
-			return usageErrorf("--out %s is inside the folder the workspaces are read from (%s): choose a folder outside it", f.out, filepath.Join(f.repo, f.path))
+			return usageErrorf("--out %s is inside the folder the workspaces are read from (%s): choose a folder outside it", f.out, folder)
 		}
 	}
 	return nil
 }
 
-func isDir(p string) bool {
-	info, err := os.Stat(p)
-	return err == nil && info.IsDir()
-}
-
-// within reports whether path is dir or under it, after making both absolute and following the
-// symbolic links of the parts that exist.
-func within(path, dir string) (bool, error) {
-	p, err := resolve(path)
-	if err != nil {
-		return false, err
+// localFolder is the folder the sync reads workspaces from, when --repo names files on disk (a
+// work tree or a plain folder, by the one --repo rule); a bare repository or a URL has none.
+func (f *syncFlags) localFolder() (string, bool) {
+	r, err := source.ResolveRepo(f.repo)
+	if err != nil || !r.Local() {
+		return "", false // buildSource reports a bad --repo
 	}
-	d, err := resolve(dir)
-	if err != nil {
-		return false, err
+	l, ok := r.Source(source.GitOptions{Path: f.path}).(source.Local)
+	if !ok {
+		return "", false
 	}
-	rel, err := filepath.Rel(d, p)
-	if err != nil {
-		return false, nil
-	}
-	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)), nil
-}
-
-// resolve is filepath.Abs with the symbolic links of the longest existing prefix followed: the
-// folder --out names may not exist yet.
-func resolve(p string) (string, error) {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return "", err
-	}
-	rest := ""
-	for cur := abs; ; {
-		if real, err := filepath.EvalSymlinks(cur); err == nil {
-			return filepath.Join(real, rest), nil
-		}
-		parent := filepath.Dir(cur)
-		if parent == cur {
-			return abs, nil
-		}
-		rest = filepath.Join(filepath.Base(cur), rest)
-		cur = parent
-	}
+	return filepath.Join(l.Dir, l.Path), true
 }

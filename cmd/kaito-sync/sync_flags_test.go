@@ -65,32 +65,6 @@ func TestSyncOutBesideTheSourceIsAllowed(t *testing.T) {
 	is.True(strings.Contains(out.String(), "0 workspaces valid, 0 invalid"))
 }
 
-func TestWithin(t *testing.T) {
-	dir := t.TempDir()
-	link := filepath.Join(t.TempDir(), "link")
-	if err := os.Symlink(dir, link); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		path, dir string
-		want      bool
-	}{
-		{dir, dir, true},
-		{filepath.Join(dir, "a", "b"), dir, true},
-		{filepath.Join(link, "new"), dir, true}, // through a symbolic link, to a folder not made yet
-		{filepath.Join(dir, "..", "other"), dir, false},
-		{dir + "-sibling", dir, false},
-		{filepath.Join(dir, "..a"), dir, true},
-	} {
-		t.Run(tc.path, func(t *testing.T) {
-			is := is.New(t)
-			got, err := within(tc.path, tc.dir)
-			is.NoErr(err)
-			is.Equal(got, tc.want)
-		})
-	}
-}
-
 // One sync's summary speaks English, and problems and failures go to stderr, the summary to stdout.
 func TestPrintResult(t *testing.T) {
 	is := is.New(t)

@@ -90,22 +90,53 @@ func IsURL(s string) bool { return strings.Contains(s, "://") || strings.Contain
 
 // within is dir's slash-separated place under root ("" for root itself), links resolved.
 func within(root, dir string) (string, error) {
-	r, err := filepath.EvalSymlinks(root)
+	r, err := resolveLinks(root)
 	if err != nil {
 		return "", err
 	}
-	d, err := filepath.EvalSymlinks(dir)
+	d, err := resolveLinks(dir)
 	if err != nil {
 		return "", err
 	}
 	rel, err := filepath.Rel(r, d)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("%s is not inside its work tree %s", dir, root)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", fmt.Errorf("%s is not inside %s", dir, root)
 	}
 	if rel == "." {
 		return "", nil
 	}
 	return filepath.ToSlash(rel), nil
+}
+
+// Inside reports whether path is dir or lies under it, links resolved, for a path that may not
+// exist yet (an output folder).
+func Inside(path, dir string) (bool, error) {
+	if _, err := resolveLinks(dir); err != nil {
+		return false, err
+	}
+	_, err := within(dir, path)
+	return err == nil, nil
+}
+
+// resolveLinks is filepath.Abs with the symbolic links of the longest existing prefix followed:
+// the rest may not exist yet.
+func resolveLinks(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for cur := abs; ; {
+		if real, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+		cur = parent
+	}
 }
 
 // ID names the repository in a sync root (apply.RootID): the absolute path of a local one, the
