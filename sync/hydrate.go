@@ -136,7 +136,7 @@ func (f *Files) Apply(_ context.Context, wss []apply.Workspace) apply.ChangeSet 
 	}
 	for _, ws := range wss {
 		for _, o := range ws.Objects {
-			ref := refOf(o)
+			ref := apply.RefOf(o)
 			c := apply.Change{Object: ref, Workspace: ws.Key}
 			c.Action, c.Err = f.write(objectFile(ws.Key, ref), o)
 			if c.Err != nil {

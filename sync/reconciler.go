@@ -220,7 +220,7 @@ func (r *Reconciler) prunePlan(ctx context.Context, set *workspaces.Set, desired
 		}
 		want := map[apply.ObjectRef]bool{}
 		for _, o := range ws.Objects {
-			want[refOf(o)] = true
+			want[apply.RefOf(o)] = true
 		}
 		for _, ref := range inv[ws.Key] {
 			if !want[ref] {
@@ -256,9 +256,6 @@ func pruneRefusal(set *workspaces.Set, anonymous bool, gone []string, total int,
 	return ""
 }
 
-func refOf(o *unstructured.Unstructured) apply.ObjectRef {
-	return apply.ObjectRef{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
-}
 
 // markRecreate stamps the workspace's immutable-field fingerprint on its workloads, so a change
 // Kaito would refuse (instanceType, count, preset...) is carried out by delete and create. It

@@ -90,7 +90,7 @@ func (m *Manager) applyWaves(ctx context.Context, wss []Workspace) []ChangeSet {
 			for j, it := range wave {
 				obj, key := sorted[it.ws][it.obj], wss[it.ws].Key
 				if failed[it.ws] {
-					changes[j] = Change{Object: refOf(obj),
+					changes[j] = Change{Object: RefOf(obj),
 						Workspace: key, Action: Skipped, Reason: "an earlier object of the workspace failed"}
 					continue
 				}
@@ -101,7 +101,7 @@ func (m *Manager) applyWaves(ctx context.Context, wss []Workspace) []ChangeSet {
 			c := changes[j]
 			if c.Action == "" { // ctx ended before it ran
 				obj := sorted[it.ws][it.obj]
-				c = Change{Object: refOf(obj),
+				c = Change{Object: RefOf(obj),
 					Workspace: wss[it.ws].Key, Action: Failed, Err: fmt.Errorf("%s/%s apply failed: %w", obj.GetKind(), obj.GetName(), context.Cause(ctx))}
 			}
 			results[it.ws].Add(c)
@@ -122,7 +122,7 @@ func (m *Manager) apply(ctx context.Context, ws Workspace, known *others) Change
 	var cs ChangeSet
 	failed := false
 	for _, obj := range byRank(ws.Objects) {
-		ref := refOf(obj)
+		ref := RefOf(obj)
 		if failed {
 			cs.Add(Change{Object: ref, Workspace: ws.Key, Action: Skipped, Reason: "an earlier object of the workspace failed"})
 			continue
@@ -186,7 +186,7 @@ func (m *Manager) namespaceAllowed(ns string) error {
 }
 
 func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.Unstructured, known *others) Change {
-	ref := refOf(in)
+	ref := RefOf(in)
 	change := Change{Object: ref, Workspace: wsKey}
 	fail := func(err error) Change {
 		change.Action, change.Err = Failed, fmt.Errorf("%s apply failed: %w", ref, err)
@@ -260,7 +260,8 @@ func (m *Manager) applyOne(ctx context.Context, wsKey string, in *unstructured.U
 	return change
 }
 
-func refOf(o *unstructured.Unstructured) ObjectRef {
+// RefOf names an object as changes and inventories do.
+func RefOf(o *unstructured.Unstructured) ObjectRef {
 	return ObjectRef{Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
 }
 

@@ -49,7 +49,7 @@ func (m *Manager) DryRunDiff(ctx context.Context, ws Workspace) []LiveDiff {
 }
 
 func (m *Manager) dryRunOne(ctx context.Context, wsKey string, in *unstructured.Unstructured) LiveDiff {
-	ref := refOf(in)
+	ref := RefOf(in)
 	d := LiveDiff{Object: ref, Workspace: wsKey}
 	fail := func(err error) LiveDiff {
 		d.Action, d.Err = LiveError, err
