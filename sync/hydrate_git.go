@@ -7,6 +7,8 @@ import (
 
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/memfs"
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 
@@ -30,6 +32,9 @@ type GitBranch struct {
 
 	files *Files
 	edit  gitbranch.Edit
+	// repo and tip are Begin's checkout, which Finish commits on unless the branch moved.
+	repo *git.Repository
+	tip  plumbing.Hash
 }
 
 func (g *GitBranch) branch() *gitbranch.Branch {
@@ -54,6 +59,7 @@ func (g *GitBranch) Begin(ctx context.Context, _ source.Snapshot) (err error) {
 			return fmt.Errorf("branch %s: %w", g.Branch, err)
 		}
 	}
+	g.repo, g.tip = repo, tip
 	g.edit = gitbranch.Edit{Files: map[string][]byte{}}
 	g.files = &Files{FS: fs, DryRun: g.DryRun, edit: &g.edit}
 	return nil
@@ -100,7 +106,7 @@ func (g *GitBranch) Finish(ctx context.Context, snap source.Snapshot) (err error
 	}
 	msg += ".\n"
 	edit := g.edit
-	_, err = g.branch().Publish(ctx, func(*object.Commit) (gitbranch.Edit, string, error) { return edit, msg, nil })
+	_, err = g.branch().PublishFrom(ctx, g.repo, g.tip, func(*object.Commit) (gitbranch.Edit, string, error) { return edit, msg, nil })
 	if err != nil {
 		return fmt.Errorf("branch %s of %s: %w", g.Branch, gitbranch.RedactURL(g.URL), err)
 	}

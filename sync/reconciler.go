@@ -256,7 +256,6 @@ func pruneRefusal(set *workspaces.Set, anonymous bool, gone []string, total int,
 	return ""
 }
 
-
 // markRecreate stamps the workspace's immutable-field fingerprint on its workloads, so a change
 // Kaito would refuse (instanceType, count, preset...) is carried out by delete and create. It
 // changes objs in place: the renderer hands out copies the caller owns, and another copy of every

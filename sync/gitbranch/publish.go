@@ -57,6 +57,13 @@ func (b *Branch) Validate() error {
 // Publish commits change on the branch and pushes it, unless it changes no file; committed says
 // whether a commit was pushed. A push refused because the branch moved is rebuilt on the new tip.
 func (b *Branch) Publish(ctx context.Context, change Change) (committed bool, err error) {
+	return b.PublishFrom(ctx, nil, plumbing.ZeroHash, change)
+}
+
+// PublishFrom is Publish starting from a checkout the caller already made (Checkout's repo and
+// tip), so a caller that read the branch first does not clone it twice; a retry on a moved
+// branch clones the new tip. A nil repo is Publish.
+func (b *Branch) PublishFrom(ctx context.Context, repo *git.Repository, base plumbing.Hash, change Change) (committed bool, err error) {
 	if err := b.Validate(); err != nil {
 		return false, err
 	}
@@ -73,9 +80,10 @@ func (b *Branch) Publish(ctx context.Context, change Change) (committed bool, er
 				return false, err
 			}
 		}
-		repo, base, err := b.Checkout(ctx)
-		if err != nil {
-			return false, err
+		if repo == nil || attempt > 1 {
+			if repo, base, err = b.Checkout(ctx); err != nil {
+				return false, err
+			}
 		}
 		hash, err := b.commit(repo, base, change)
 		if err != nil || hash.IsZero() {

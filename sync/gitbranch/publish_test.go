@@ -104,3 +104,38 @@ func TestCommitOfNothing(t *testing.T) {
 	_, err = b.commit(repo, plumbing.ZeroHash, edit(map[string][]byte{"../x": nil}))
 	is.Equal(err.Error(), `refusing to write "../x" outside the tree`)
 }
+
+// A caller that read the branch first publishes on that checkout: no second clone, only the push.
+func TestPublishFromACheckoutClonesOnce(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	srv := gitserver.New(t, gitserver.Options{})
+	_, err := srv.CreateRepo("fleet")
+	is.NoErr(err)
+	_, err = srv.Commit("fleet", "out", map[string]string{"a": "a\n"}, "start")
+	is.NoErr(err)
+	b := &Branch{URL: srv.RepoURL("fleet"), Name: "out", Auth: srv.Auth()}
+	write := func(name string) Change {
+		return func(*object.Commit) (Edit, string, error) {
+			return Edit{Files: map[string][]byte{name: []byte("x\n")}}, "m\n", nil
+		}
+	}
+
+	before := srv.Served()
+	committed, err := b.Publish(ctx, write("b"))
+	is.NoErr(err)
+	is.True(committed)
+	cloneAndPush := srv.Served() - before
+
+	repo, tip, err := b.Checkout(ctx)
+	is.NoErr(err)
+	before = srv.Served()
+	committed, err = b.PublishFrom(ctx, repo, tip, write("c"))
+	is.NoErr(err)
+	is.True(committed)
+	pushOnly := srv.Served() - before
+	is.True(pushOnly < cloneAndPush)
+	files, _, err := srv.ReadBranch("fleet", "out")
+	is.NoErr(err)
+	is.Equal(files, map[string]string{"a": "a\n", "b": "x\n", "c": "x\n"})
+}
