@@ -22,16 +22,17 @@ func checkInputFlags(path, defaultNamespace string) error {
 	return nil
 }
 
-// warnURLCredentials prints, once, source.URLCredentialWarning for the URLs a command was given.
-func warnURLCredentials(errOut io.Writer, urls ...string) {
-	if w := source.URLCredentialWarning(urls...); w != "" {
+// warnCredentials prints, each once, the warnings about how credentials reach the URLs a command
+// was given (source.AuthOptions.Warnings).
+func warnCredentials(errOut io.Writer, auth source.AuthOptions, urls ...string) {
+	for _, w := range auth.Warnings(urls...) {
 		fmt.Fprintf(errOut, "warning: %s\n", w)
 	}
 }
 
-// logURLCredentials is warnURLCredentials through the sync's logger (text or JSON).
-func logURLCredentials(log *slog.Logger, urls ...string) {
-	if w := source.URLCredentialWarning(urls...); w != "" {
+// logCredentials is warnCredentials through the sync's logger (text or JSON).
+func logCredentials(log *slog.Logger, auth source.AuthOptions, urls ...string) {
+	for _, w := range auth.Warnings(urls...) {
 		log.Warn(w)
 	}
 }

@@ -54,7 +54,7 @@ from head), 2 when head is invalid, the API server refuses an object, or the pla
 usage errors).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			warnURLCredentials(cmd.ErrOrStderr(), f.repo)
+			warnCredentials(cmd.ErrOrStderr(), f.auth, f.repo)
 			return runPlan(cmd.Context(), cmd.OutOrStdout(), f)
 		},
 	}

@@ -167,7 +167,7 @@ workspace prints its last row once more, as kubectl does) until interrupted.`,
 			if len(args) == 1 {
 				name = args[0]
 			}
-			warnURLCredentials(cmd.ErrOrStderr(), f.repo)
+			warnCredentials(cmd.ErrOrStderr(), f.auth, f.repo)
 			ctx := cmd.Context()
 			if f.watch {
 				var stop context.CancelFunc

@@ -130,7 +130,7 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 		return err
 	}
 	setMemoryLimit(log)
-	logURLCredentials(log, f.repo, f.status.repoURL())
+	logCredentials(log, f.auth, f.repo, f.status.repoURL())
 	m := metrics.New()
 	// Probes and metrics come up first: /healthz answers while the caches list, and a process
 	// stuck there is visible (readyz false) rather than silent.
@@ -144,9 +144,6 @@ func runSync(ctx context.Context, out, errOut io.Writer, f syncFlags) error {
 	src, repoID, err := buildSource(f)
 	if err != nil {
 		return err
-	}
-	for _, w := range f.auth.Warnings(f.repo) {
-		log.Warn(w)
 	}
 	_, isLocal := src.(source.Local)
 	cfg, err := f.chooseTarget(log, isLocal)

@@ -8,18 +8,26 @@ import (
 	"github.com/kaito-sync/kaito-sync/sync/gitbranch"
 )
 
-// Warnings are the things about how credentials would be sent to repoURL that are allowed but
-// probably a mistake: a password or token sent over plain http:// to another machine, where
-// anyone on the path can read it.
-func (o AuthOptions) Warnings(repoURL string) []string {
+// Warnings are what is allowed but probably a mistake in how credentials reach the repository URLs
+// a command was given, each said once: credentials written into a URL (URLCredentialWarning),
+// and a password or token from a file or the environment sent over plain http:// to another
+// machine, where anyone on the path can read it.
+func (o AuthOptions) Warnings(urls ...string) []string {
+	var out []string
+	if w := URLCredentialWarning(urls...); w != "" {
+		out = append(out, w)
+	}
 	if o.PasswordFile == "" && o.TokenEnv == "" {
-		return nil
+		return out
 	}
-	u, err := url.Parse(repoURL)
-	if err != nil || !strings.EqualFold(u.Scheme, "http") || isLoopback(u.Hostname()) {
-		return nil
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || !strings.EqualFold(u.Scheme, "http") || isLoopback(u.Hostname()) {
+			continue
+		}
+		return append(out, "credentials for "+u.Host+" would go over plain http:// unencrypted; use https://")
 	}
-	return []string{"credentials for " + u.Host + " would go over plain http:// unencrypted; use https://"}
+	return out
 }
 
 func isLoopback(host string) bool {
