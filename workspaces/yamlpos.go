@@ -30,8 +30,13 @@ func yamlErrorPos(data []byte, err error) (line, col int, msg string) {
 	if start > len(lines) {
 		return reported, 0, msg
 	}
-	// Parse from the start of the document holding the error: earlier documents parsed whole.
+	// Parse from the start of the document holding the error: earlier documents parsed whole. A
+	// "---" inside an unclosed quote or flow collection starts no document, and that document alone
+	// fails otherwise (or not at all): then parse from the top.
 	from := docStart(data, lines, start)
+	if from > 0 && !sameYAMLError(data[from:], msg) {
+		from = 0
+	}
 	budget := yamlParseBudget*(len(data)-from) + 1<<16
 	fails := func(end int) (bool, bool) {
 		if budget <= 0 {
@@ -59,8 +64,12 @@ func yamlErrorPos(data []byte, err error) (line, col int, msg string) {
 		}
 	}
 	if found == 0 {
-		// Binary search over the rest: the whole document fails.
+		// Binary search over the rest, which must hold the failure: an error the whole text does not
+		// repeat has no position to find.
 		lo, hi := start+4, len(lines)
+		if lo > hi {
+			return max(reported, 1), 0, msg
+		}
 		for lo < hi {
 			mid := (lo + hi) / 2
 			ok, within := fails(lineEnd(mid))

@@ -28,6 +28,10 @@ func TestYAMLSyntaxErrorPositions(t *testing.T) {
 		{"an unclosed list at the end", head + "metadata: [\n", "4:11: invalid YAML: did not find expected node content"},
 		{"a key among list items", "a:\n  - x\n  y: 2\n", "3:4: invalid YAML: did not find expected '-' indicator"},
 		{"a character that starts no token", "a: 1\nb: @x\n", "2:4: invalid YAML: found character that cannot start any token"},
+		// "---" in an unclosed quote is text, not the next document (the fuzzer's find: it panicked).
+		{"a document marker inside an unclosed quote", "'\n---", "2:3: invalid YAML: found unexpected document indicator"},
+		{"a document marker inside an unclosed double quote", "a: \"b\n---\nc: 1\n", "2:3: invalid YAML: found unexpected document indicator"},
+		{"a document marker inside an unclosed '['", "a: [\n---\nb: 1\n", "1:4: invalid YAML: did not find expected node content"},
 		{"in the second document", head + "  name: a\n---\n" + head + "  name: b\n\tnamespace: c\n", "10:1: invalid YAML: found a tab character that violates indentation"},
 	}
 	for _, tt := range tests {
