@@ -1,6 +1,7 @@
 package render
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/matryer/is"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kaito-sync/kaito-sync/internal/crashguard"
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/workspaces"
 	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
@@ -550,4 +552,26 @@ func TestOverlayIsSelfContained(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A panic while rendering one workspace (a bug it found; here a Renderer without a catalog) is
+// that workspace's render error, naming it and the code that panicked, and the Renderer renders
+// on: the caller keeps what runs for it, and a daemon does not crash on it.
+func TestRenderPanicIsThatWorkspacesError(t *testing.T) {
+	is := is.New(t)
+	in := load(t, "../examples/workspaces/inference/phi-3-mini.yaml")[0]
+	broken := New(nil)
+	for _, render := range []func() error{
+		func() error { _, err := broken.Objects(in.ws, in.companions, Source{}); return err },
+		func() error { _, err := broken.Render(in.ws, in.companions, Source{}); return err },
+		func() error { _, err := broken.Hash(in.ws, in.companions); return err },
+	} {
+		err := render()
+		var bug *crashguard.Error
+		is.True(errors.As(err, &bug))
+		is.True(strings.HasPrefix(bug.Where, "presets/"))
+	}
+	// Called again after three panics: an error again, not a lock left held.
+	_, err := broken.Objects(in.ws, in.companions, Source{})
+	is.True(strings.HasPrefix(err.Error(), "workspace default/workspace-phi-3-mini: render failed: internal error"))
 }

@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kaito-sync/kaito-sync/internal/crashguard"
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/workspaces"
 	"github.com/kaito-sync/kaito-sync/workspaces/ownership"
@@ -142,8 +143,14 @@ func (r *Renderer) Objects(ws *workspaces.Workspace, companions []*workspaces.Co
 	return r.wrap(ws, companions, src, false)
 }
 
+// wrap names the workspace in a render's error. A panic while rendering (a bug some workspace
+// found) is that workspace's render error: it keeps what runs, and the others render on.
 func (r *Renderer) wrap(ws *workspaces.Workspace, companions []*workspaces.Companion, src Source, overlay bool) (*Result, error) {
-	res, err := r.render(ws, companions, src, overlay)
+	var res *Result
+	err := crashguard.Run(func() (err error) {
+		res, err = r.render(ws, companions, src, overlay)
+		return err
+	})
 	if err != nil {
 		key := "?"
 		if ws != nil {
@@ -161,11 +168,16 @@ func (r *Renderer) Hash(ws *workspaces.Workspace, companions []*workspaces.Compa
 	if ws == nil {
 		return "", errors.New("no workspace")
 	}
-	in, err := newInput(r.cat, r.opts, ws, companions)
-	if err != nil {
-		return "", err
-	}
-	return in.hash()
+	var hash string
+	err := crashguard.Run(func() error {
+		in, err := newInput(r.cat, r.opts, ws, companions)
+		if err != nil {
+			return err
+		}
+		hash, err = in.hash()
+		return err
+	})
+	return hash, err
 }
 
 func (r *Renderer) render(ws *workspaces.Workspace, companions []*workspaces.Companion, src Source, overlay bool) (*Result, error) {

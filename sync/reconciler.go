@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kaito-sync/kaito-sync/internal/crashguard"
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/provision"
 	"github.com/kaito-sync/kaito-sync/render"
@@ -127,19 +128,27 @@ func (r *Result) Counts() (valid, invalid int) {
 }
 
 // SyncOnce fetches, loads, renders, applies and prunes once.
+//
+// A panic in it (a bug) fails this sync with the panic as its error, and the daemon goes on to the
+// next: a process that died on it would restart into the same panic on every start. Decoding,
+// validation and rendering catch their own panics first, per file and per workspace.
 func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 	res := &Result{Started: time.Now(), RenderErrors: map[string]error{}, Nodes: map[string]provision.NodeState{}}
 	defer func() { res.Duration = time.Since(res.Started) }()
+	err := crashguard.Run(func() error { return r.syncOnce(ctx, res) })
+	return res, err
+}
 
+func (r *Reconciler) syncOnce(ctx context.Context, res *Result) error {
 	snap, err := r.src.Fetch(ctx)
 	res.FetchDuration = time.Since(res.Started)
 	if err != nil {
 		res.FetchErr = err
-		return res, fmt.Errorf("fetch: %w", err)
+		return fmt.Errorf("fetch: %w", err)
 	}
 	res.Commit, res.CommitTime, res.Dirty = snap.Commit, snap.Time, snap.Dirty
 	if err := r.target.Begin(ctx, snap); err != nil {
-		return res, fmt.Errorf("target: %w", err)
+		return fmt.Errorf("target: %w", err)
 	}
 	loadOpts := r.opts.Load
 	loadOpts.PathPrefix = snap.Path
@@ -148,7 +157,7 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 		r.opts.Load.Cache = workspaces.NewFileCache() // for the next sync (see NewReconciler)
 	}
 	if err != nil {
-		return res, fmt.Errorf("load at %s: %w", gitbranch.ShortCommit(snap.Commit), err)
+		return fmt.Errorf("load at %s: %w", gitbranch.ShortCommit(snap.Commit), err)
 	}
 	workspaces.Check(set, r.cat, r.opts.Check)
 	res.Set = set
@@ -172,7 +181,7 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 
 	prunes, blocked, kept, err := r.prunePlan(ctx, set, desired, applied)
 	if err != nil {
-		return res, err
+		return err
 	}
 	res.PruneBlocked, res.PruneKept = blocked, kept
 	for _, key := range slices.Sorted(maps.Keys(prunes)) {
@@ -182,9 +191,9 @@ func (r *Reconciler) SyncOnce(ctx context.Context) (*Result, error) {
 		r.releaseNodes(ctx, set, res)
 	}
 	if err := r.target.Finish(ctx, snap); err != nil {
-		return res, fmt.Errorf("finish: %w", err)
+		return fmt.Errorf("finish: %w", err)
 	}
-	return res, nil
+	return nil
 }
 
 // prunePlan decides what to delete. Only workspaces Git positively no longer declares lose their

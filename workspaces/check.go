@@ -62,7 +62,7 @@ func Check(s *Set, cat *presets.Catalog, opts CheckOptions) {
 				}
 			}
 		}
-		s.Problems = append(s.Problems, validate(ws, cat, config)...)
+		s.Problems = append(s.Problems, validateGuarded(ws, cat, config)...)
 	}
 	for _, c := range s.Companions {
 		if len(c.Owners) == 0 {

@@ -1,9 +1,11 @@
 package workspaces_test
 
 import (
+	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/kaito-sync/kaito-sync/internal/crashguard"
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/render"
 	"github.com/kaito-sync/kaito-sync/sync/apply"
@@ -30,6 +32,11 @@ func FuzzRender(f *testing.F) {
 			t.Fatal(err)
 		}
 		workspaces.Check(s, cat, workspaces.CheckOptions{})
+		for _, p := range s.Problems {
+			if strings.Contains(p.Message, crashguard.Bug) {
+				t.Fatalf("a panic, caught: %s", p)
+			}
+		}
 		comps := map[string]*workspaces.Companion{}
 		for _, c := range s.Companions {
 			comps[c.Key()] = c

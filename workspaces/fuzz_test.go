@@ -5,6 +5,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/kaito-sync/kaito-sync/internal/crashguard"
 	"github.com/kaito-sync/kaito-sync/presets"
 )
 
@@ -26,6 +27,9 @@ func FuzzLoadAndCheck(f *testing.F) {
 			}
 			if !strings.HasPrefix(p.String(), "ws.yaml") {
 				t.Fatalf("problem does not start with its file: %q", p.String())
+			}
+			if strings.Contains(p.Message, crashguard.Bug) {
+				t.Fatalf("a panic, caught: %s", p)
 			}
 		}
 		// A workspace counted valid must have no error against it.

@@ -15,6 +15,8 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kaito-sync/kaito-sync/internal/crashguard"
 )
 
 // Options bound what a load accepts. The limits defend a reconciler that anyone with push access
@@ -250,8 +252,26 @@ func (s *Set) loadFile(fsys fs.FS, name string, opts Options, read map[string]bo
 	opts.Cache.decodeCached(s, file, data, opts)
 }
 
-// decodeFile decodes the documents of one file into s.
+// decodeFile decodes the documents of one file into s. A panic while decoding (a bug, found by
+// some input) makes the file unreadable, not the process: the file is Broken, so nothing is pruned
+// on its account, and the other files load on.
 func (s *Set) decodeFile(file string, data []byte, opts Options) {
+	s.unreadableOnPanic(file, func() { s.decodeDocuments(file, data, opts) })
+}
+
+// unreadableOnPanic runs decode, and makes file Broken with the panic as its problem if it panics.
+func (s *Set) unreadableOnPanic(file string, decode func()) {
+	err := crashguard.Run(func() error {
+		decode()
+		return nil
+	})
+	if err != nil {
+		s.Broken = append(s.Broken, file)
+		s.fileProblem(file, 0, "%v", err)
+	}
+}
+
+func (s *Set) decodeDocuments(file string, data []byte, opts Options) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for doc := 0; ; doc++ {
 		var n yaml.Node

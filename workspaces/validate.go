@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/kaito-sync/kaito-sync/internal/crashguard"
 	"github.com/kaito-sync/kaito-sync/presets"
 )
 
@@ -25,6 +26,21 @@ func Validate(ws *Workspace, cat *presets.Catalog) Problems {
 // one is in the repository (nil otherwise): what Kaito checks in it depends on the workspace (its
 // runtime, model and tuning method), and the node estimator sizes the KV cache from its
 // max-model-len.
+// validateGuarded is validate, with a panic (a bug some field value found) reported as an error
+// on the workspace, which then is invalid and keeps what runs, instead of ending the process.
+func validateGuarded(ws *Workspace, cat *presets.Catalog, config *Companion) (ps Problems) {
+	err := crashguard.Run(func() error {
+		ps = validate(ws, cat, config)
+		return nil
+	})
+	if err != nil {
+		v := &validator{ws: ws}
+		v.errorf("", "%v", err)
+		ps = v.problems
+	}
+	return ps
+}
+
 func validate(ws *Workspace, cat *presets.Catalog, config *Companion) Problems {
 	v := &validator{ws: ws, cat: cat, config: config}
 	v.metadata()
