@@ -23,8 +23,8 @@ type panicTarget struct {
 
 func (p *panicTarget) Apply(ctx context.Context, wss []apply.Workspace) apply.ChangeSet {
 	if p.panics {
-		var objs map[string]int
-		objs["x"]++ // a bug: assignment to a nil map
+		fields := strings.Split(wss[0].Key, "|")
+		_ = fields[1] // a bug: index out of range
 	}
 	return p.Files.Apply(ctx, wss)
 }
