@@ -109,22 +109,12 @@ func (r *Result) Failed() bool {
 	return (r.Set != nil && r.Set.Problems.HasErrors()) || len(r.RenderErrors) > 0 || r.Changes.Failed()
 }
 
-// Counts are the valid and invalid workspaces of the sync. Invalid counts the workspaces that
-// failed validation, those Git declares in a file that did not decode (named only by a problem),
-// and each file whose error could not be tied to any workspace.
+// Counts are the valid and invalid workspaces of the sync (workspaces.Set.Counts).
 func (r *Result) Counts() (valid, invalid int) {
 	if r.Set == nil {
 		return 0, 0
 	}
-	valid = len(r.Set.Valid())
-	declared, _ := r.Set.Declared()
-	anonymous := map[string]bool{}
-	for _, p := range r.Set.Problems {
-		if p.Severity == workspaces.Error && p.Workspace == "" {
-			anonymous[p.Path] = true
-		}
-	}
-	return valid, len(declared) - valid + len(anonymous)
+	return r.Set.Counts()
 }
 
 // SyncOnce fetches, loads, renders, applies and prunes once.

@@ -207,6 +207,22 @@ func (s *Set) Declared() (declared map[string]bool, anonymous bool) {
 	return declared, anonymous
 }
 
+// Counts are the set's valid and invalid workspaces, as every summary says them (validate's and a
+// sync's). Invalid counts the workspaces that failed validation, those declared only in a document
+// that did not decode (named by a problem), and each file with an error tied to no workspace: a
+// file that does not parse declares at least one workspace nobody can read.
+func (s *Set) Counts() (valid, invalid int) {
+	valid = len(s.Valid())
+	declared, _ := s.Declared()
+	anonymous := map[string]bool{}
+	for _, p := range s.Problems {
+		if p.Severity == Error && p.Workspace == "" {
+			anonymous[p.Path] = true
+		}
+	}
+	return valid, len(declared) - valid + len(anonymous)
+}
+
 // IsWorkspaceKey tells a workspace's key ("namespace/name") from a companion's or another
 // object's problem key ("Kind/namespace/name").
 func IsWorkspaceKey(k string) bool { return strings.Count(k, "/") == 1 }

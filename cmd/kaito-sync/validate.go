@@ -205,12 +205,9 @@ func runValidate(out io.Writer, stdin io.Reader, args []string, f validateFlags)
 		report.Workspaces = append(report.Workspaces, workspaceVerdict{
 			Workspace: ws.Key(), Path: ws.Source.Path, Line: ws.Source.Line, Preset: ws.PresetName(), Valid: valid[ws],
 		})
-		if valid[ws] {
-			report.Summary.Valid++
-		} else {
-			report.Summary.Invalid++
-		}
 	}
+	// Counted as a sync counts them: a file that does not parse is an invalid workspace too.
+	report.Summary.Valid, report.Summary.Invalid = set.Counts()
 	report.Summary.Files = set.Files
 	for _, p := range set.Problems {
 		if p.Severity == workspaces.Error {

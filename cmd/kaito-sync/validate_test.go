@@ -54,6 +54,21 @@ func TestValidateQuickstartPassesOnceThePlaceholderIsReplaced(t *testing.T) {
 	is.True(strings.Contains(out, "2 workspaces valid, 0 invalid in 1 file"))
 }
 
+// A file that does not parse declares workspaces nobody can read: validate counts it invalid, as
+// the sync's summary does (it said "0 invalid" beside the error while sync said "1 invalid").
+func TestValidateCountsAnUnparsableFileInvalid(t *testing.T) {
+	is := is.New(t)
+	dir := t.TempDir()
+	ok, err := os.ReadFile("../../examples/workspaces/inference/phi-3-mini.yaml")
+	is.NoErr(err)
+	is.NoErr(os.WriteFile(filepath.Join(dir, "ok.yaml"), ok, 0o644))
+	is.NoErr(os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("kind: Workspace\nmetadata:\n  name: 'x\n---\n"), 0o644))
+	code, out, _ := runCLI("validate", dir)
+	is.Equal(code, exitInvalid)
+	is.True(strings.Contains(out, "broken.yaml:4:3: invalid YAML: found unexpected document indicator"))
+	is.True(strings.Contains(out, "1 workspace valid, 1 invalid in 2 files (1 error,"))
+}
+
 // A name declared in several files is reported once per extra declaration, and every path — the
 // one a problem is at and the one its message points to — is shown as the user typed it: an
 // absolute path keeps its leading slash, a relative one stays relative.

@@ -27,11 +27,15 @@ func (l Local) Fetch(context.Context) (Snapshot, error) {
 	sub := strings.Trim(path.Clean("/"+filepath.ToSlash(l.Path)), "/")
 	fsys := inRoot{dir: l.Dir, sub: sub}
 	info, err := fs.Stat(fsys, ".")
-	if err != nil {
-		return Snapshot{}, err
-	}
-	if !info.IsDir() {
-		return Snapshot{}, fmt.Errorf("%s is not a folder", filepath.Join(l.Dir, filepath.FromSlash(sub)))
+	full := filepath.Join(l.Dir, filepath.FromSlash(sub))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// The error of os.Root names only "." (the folder it was asked for, relative to itself).
+		return Snapshot{}, fmt.Errorf("folder %s does not exist", full)
+	case err != nil:
+		return Snapshot{}, fmt.Errorf("folder %s: %w", full, err)
+	case !info.IsDir():
+		return Snapshot{}, fmt.Errorf("%s is not a folder", full)
 	}
 	snap := Snapshot{Tree: fsys, Path: sub}
 	// Name the commit the edits sit on, when the folder is a Git checkout.

@@ -167,6 +167,25 @@ func TestLocalReadsUncommittedFiles(t *testing.T) {
 	is.Equal(string(data), "draft\n")
 }
 
+// A --path that is missing or a file is named whole in the error (os.Root's own says "openat .").
+func TestLocalNamesAMissingPath(t *testing.T) {
+	dir := t.TempDir()
+	is.New(t).NoErr(os.WriteFile(filepath.Join(dir, "file.yaml"), nil, 0o644))
+	tests := []struct{ path, want string }{
+		{"nope", "folder " + filepath.Join(dir, "nope") + " does not exist"},
+		{"a/b", "folder " + filepath.Join(dir, "a", "b") + " does not exist"},
+		{"file.yaml", filepath.Join(dir, "file.yaml") + " is not a folder"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			is := is.New(t)
+			_, err := Local{Dir: dir, Path: tt.path}.Fetch(context.Background())
+			is.True(err != nil)
+			is.Equal(err.Error(), tt.want)
+		})
+	}
+}
+
 func TestAuthFromFileAndEnv(t *testing.T) {
 	is := is.New(t)
 	f := filepath.Join(t.TempDir(), "token")
