@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kaito-sync/kaito-sync/internal/ctxwait"
 	"github.com/kaito-sync/kaito-sync/presets"
 	"github.com/kaito-sync/kaito-sync/status"
 	"github.com/kaito-sync/kaito-sync/status/branch"
@@ -211,7 +212,7 @@ func runStatus(ctx context.Context, out, errOut io.Writer, f statusCmdFlags, nam
 		f.now = time.Now
 	}
 	if f.wait == nil {
-		f.wait = func(ctx context.Context) error { return sleep(ctx, f.interval) }
+		f.wait = func(ctx context.Context) error { return ctxwait.Sleep(ctx, f.interval) }
 	}
 	read := func(ctx context.Context) (*status.Report, error) {
 		rep, err := readStatus(ctx, f)
@@ -259,18 +260,6 @@ func runStatus(ctx context.Context, out, errOut io.Writer, f statusCmdFlags, nam
 		return nil
 	}
 	return printStatusSummary(out, sel.report(rep, shown), f.now())
-}
-
-// sleep waits d, or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // readStatus reads the status branch of --repo: a URL's is fetched; a local repository's (a work

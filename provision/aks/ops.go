@@ -9,6 +9,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 
+	"github.com/kaito-sync/kaito-sync/internal/ctxwait"
 	"github.com/kaito-sync/kaito-sync/provision"
 )
 
@@ -117,7 +118,7 @@ func (p *Provisioner) watch(ctx context.Context, pool string, o *op) error {
 			case f.NotFound:
 				return nil
 			case f.Reason == provision.ReasonThrottled:
-				if err := sleep(ctx, f.RetryAfter); err != nil {
+				if err := ctxwait.Sleep(ctx, f.RetryAfter); err != nil {
 					return err
 				}
 				continue
@@ -133,7 +134,7 @@ func (p *Provisioner) watch(ctx context.Context, pool string, o *op) error {
 			p.log.Info("agent pool operation in progress", "pool", pool, "state", s, "op", o.desc,
 				"elapsed", time.Since(o.started).Round(time.Second))
 		}
-		if err := sleep(ctx, p.cfg.PollInterval); err != nil {
+		if err := ctxwait.Sleep(ctx, p.cfg.PollInterval); err != nil {
 			return err
 		}
 	}
@@ -142,13 +143,13 @@ func (p *Provisioner) watch(ctx context.Context, pool string, o *op) error {
 // waitLRO polls a long-running operation to its end, logging progress, sitting out throttling.
 func waitLRO[T any](ctx context.Context, p *Provisioner, pool string, o *op, poller *runtime.Poller[T]) error {
 	for !poller.Done() {
-		if err := sleep(ctx, p.cfg.PollInterval); err != nil {
+		if err := ctxwait.Sleep(ctx, p.cfg.PollInterval); err != nil {
 			return err
 		}
 		if _, err := poller.Poll(ctx); err != nil {
 			if f := classify(pool, o.sku, o.count, err); f.Reason == provision.ReasonThrottled {
 				p.log.Warn("agent pool poll throttled", "pool", pool, "retryAfter", f.RetryAfter)
-				if err := sleep(ctx, f.RetryAfter); err != nil {
+				if err := ctxwait.Sleep(ctx, f.RetryAfter); err != nil {
 					return err
 				}
 				continue
@@ -159,15 +160,4 @@ func waitLRO[T any](ctx context.Context, p *Provisioner, pool string, o *op, pol
 	}
 	_, err := poller.Result(ctx)
 	return err
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/kaito-sync/kaito-sync/internal/ctxwait"
 )
 
 // Branch is one branch of one repository that commits are published on.
@@ -76,7 +78,7 @@ func (b *Branch) PublishFrom(ctx context.Context, repo *git.Repository, base plu
 	}
 	for attempt := 1; attempt <= attempts; attempt++ {
 		if attempt > 1 {
-			if err := sleep(ctx, jitter(backoff<<(attempt-2))); err != nil {
+			if err := ctxwait.Sleep(ctx, jitter(backoff<<(attempt-2))); err != nil {
 				return false, err
 			}
 		}
@@ -235,15 +237,4 @@ func InTree(name string) bool {
 // jitter is d ± 50%, so writers that collided once do not collide again in step.
 func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
